@@ -1,0 +1,1 @@
+"""JEEX Idea backend."""

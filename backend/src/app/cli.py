@@ -1,0 +1,247 @@
+"""The ``jeex-idea`` command line."""
+
+import asyncio
+import signal
+from collections.abc import Callable, Coroutine
+from types import FrameType
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.table import Table
+
+from app.core import migrations
+from app.core.config import Settings, SettingsError, load_settings
+from app.core.database_setup import (
+    DatabaseUnavailableError,
+    SchemaOutOfDateError,
+    SchemaPolicy,
+    describe_database,
+    prepare_database,
+)
+from app.core.db import create_engine, create_session_factory
+from app.core.errors import AppError
+from app.core.infrastructure import Endpoints, database_endpoint, redis_endpoint
+from app.core.keys import load_signing_key
+from app.core.logging import configure_logging
+from app.main import create_app
+from app.users import service as user_service
+from app.users.schemas import UserCreate, UserRead
+
+cli = typer.Typer(
+    name="jeex-idea",
+    help="JEEX Idea: turn a raw idea into a versioned package of documents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_cli = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+users_cli = typer.Typer(help="Users for CLI and API use.", no_args_is_help=True)
+tokens_cli = typer.Typer(help="Personal access tokens.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(users_cli, name="users")
+cli.add_typer(tokens_cli, name="tokens")
+
+console = Console()
+errors = Console(stderr=True)
+
+_EXPECTED_FAILURES = (
+    SettingsError,
+    DatabaseUnavailableError,
+    SchemaOutOfDateError,
+    AppError,
+    NotImplementedError,
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=1)
+
+
+def _run_cli_step(step: Callable[[], None]) -> None:
+    """Expected failures become one readable line and exit code 1, never a traceback."""
+    try:
+        step()
+    except _EXPECTED_FAILURES as error:
+        message = error.message if isinstance(error, AppError) else str(error)
+        raise _fail(message) from None
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+T = TypeVar("T")
+
+
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coroutine)
+
+
+def _stop_on_sigterm() -> None:
+    # Until uvicorn installs its own handlers, SIGTERM would kill the process outright and
+    # leave the embedded servers running; turn it into the same clean path as Ctrl-C.
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+) -> None:
+    """Run the API with a worker; parts without a configured URL run embedded."""
+    _stop_on_sigterm()
+
+    def step() -> None:
+        settings = _settings()
+        load_signing_key(settings)
+        with database_endpoint(settings) as database:
+            _run(
+                prepare_database(
+                    settings, database[0], embedded=database[1], schema=SchemaPolicy.MIGRATE
+                )
+            )
+            with redis_endpoint(settings) as redis:
+                endpoints = Endpoints.assemble(settings, database=database, redis=redis)
+                _print_serve_summary(settings, endpoints, host, port)
+                config = uvicorn.Config(
+                    create_app(settings, endpoints),
+                    host=host,
+                    port=port,
+                    log_config=None,
+                    proxy_headers=True,
+                    timeout_graceful_shutdown=10,
+                )
+                uvicorn.Server(config).run()
+
+    try:
+        _run_cli_step(step)
+    except KeyboardInterrupt:
+        errors.print("stopped")
+
+
+def _print_serve_summary(settings: Settings, endpoints: Endpoints, host: str, port: int) -> None:
+    table = Table(title="JEEX Idea", show_header=True, header_style="bold")
+    table.add_column("part")
+    table.add_column("mode")
+    table.add_column("where")
+    table.add_row(
+        "database",
+        "embedded" if "database" in endpoints.embedded else "external",
+        describe_database(endpoints.database_url),
+    )
+    table.add_row(
+        "redis", "embedded" if "redis" in endpoints.embedded else "external", endpoints.redis_url
+    )
+    qdrant_where = str(endpoints.qdrant_path) if endpoints.qdrant_path else endpoints.qdrant_url
+    table.add_row(
+        "qdrant", "embedded" if "qdrant" in endpoints.embedded else "external", str(qdrant_where)
+    )
+    console.print(table)
+    console.print(f"data dir: {settings.data_dir}", highlight=False, soft_wrap=True)
+    console.print(f"listening on http://{host}:{port}", highlight=False, soft_wrap=True)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations up to a revision (default: head)."""
+
+    def step() -> None:
+        settings = _settings()
+        with database_endpoint(settings) as (url, embedded):
+            _run(prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.LEAVE))
+            migrations.upgrade(url, revision)
+            console.print(f"database at {_run(migrations.current_revision(url))}")
+
+    _run_cli_step(step)
+
+
+@db_cli.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision, e.g. -1 or base.")],
+) -> None:
+    """Revert migrations down to a revision."""
+
+    def step() -> None:
+        settings = _settings()
+        with database_endpoint(settings) as (url, embedded):
+            _run(prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.LEAVE))
+            migrations.downgrade(url, revision)
+            console.print(f"database at {_run(migrations.current_revision(url)) or 'base'}")
+
+    _run_cli_step(step)
+
+
+@db_cli.command("current")
+def db_current() -> None:
+    """Print the database's current revision and the code's head."""
+
+    def step() -> None:
+        settings = _settings()
+        with database_endpoint(settings) as (url, embedded):
+            _run(prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.LEAVE))
+            current = _run(migrations.current_revision(url))
+            console.print(f"current: {current or 'base'}")
+            console.print(f"head: {migrations.head_revision(url)}")
+
+    _run_cli_step(step)
+
+
+@users_cli.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The user's email address.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+) -> None:
+    """Create a user for CLI and API use (no sign-in provider needed)."""
+
+    def step() -> None:
+        settings = _settings()
+        data = UserCreate(email=email, name=name)
+        with database_endpoint(settings) as (url, embedded):
+            _run(
+                prepare_database(
+                    settings, url, embedded=embedded, schema=SchemaPolicy.REQUIRE_HEAD
+                )
+            )
+            user = _run(_create_user(settings, url, data))
+        console.print(f"created user {user.email} ({user.id})", highlight=False)
+
+    _run_cli_step(step)
+
+
+async def _create_user(settings: Settings, database_url: str, data: UserCreate) -> UserRead:
+    engine = create_engine(settings, database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            user = await user_service.create_user(session, data)
+            await session.commit()
+            return user
+    finally:
+        await engine.dispose()
+
+
+@tokens_cli.command("create")
+def tokens_create(
+    email: Annotated[str, typer.Option(help="Whose token.")],
+    name: Annotated[str | None, typer.Option(help="A label for the token.")] = None,
+) -> None:
+    """Create a personal access token and print it alone on the last line."""
+    raise _fail("personal access tokens are not implemented yet (sign-in issue)")
+
+
+@cli.command()
+def worker() -> None:
+    """Run a worker that executes queued agent runs and exports."""
+    raise _fail("the job worker is not implemented yet (conversation engine issue)")
+
+
+def main() -> None:
+    cli()

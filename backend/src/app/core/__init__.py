@@ -1,0 +1,1 @@
+"""Shared infrastructure: configuration, storage clients, errors, telemetry, embedded parts."""

