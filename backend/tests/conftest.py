@@ -53,7 +53,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedR
 @pytest.fixture(scope="session")
 def database_url(postgres_server: EmbeddedPostgres) -> str:
     url = postgres_server.url()
-    asyncio.run(migrations.ensure_database_exists(url, timeout=10))
+    asyncio.run(migrations.ensure_database_exists(url, connect_timeout=10))
     migrations.upgrade(url)
     return url
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -63,6 +64,12 @@ def _run_cli_step(step: Callable[[], None]) -> None:
     """Expected failures become one readable line and exit code 1, never a traceback."""
     try:
         step()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()
+        )
+        raise _fail(f"invalid input: {problems}") from None
     except _EXPECTED_FAILURES as error:
         message = error.message if isinstance(error, AppError) else str(error)
         raise _fail(message) from None
@@ -207,9 +214,7 @@ def users_create(
         data = UserCreate(email=email, name=name)
         with database_endpoint(settings) as (url, embedded):
             _run(
-                prepare_database(
-                    settings, url, embedded=embedded, schema=SchemaPolicy.REQUIRE_HEAD
-                )
+                prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.REQUIRE_HEAD)
             )
             user = _run(_create_user(settings, url, data))
         console.print(f"created user {user.email} ({user.id})", highlight=False)

@@ -11,9 +11,7 @@ def test_a_safe_client_id_is_kept() -> None:
     assert correlation_id_from_headers({b"x-correlation-id": b"req-42.a_b"}) == "req-42.a_b"
 
 
-@pytest.mark.parametrize(
-    "unsafe", [b"<script>", b"a" * 129, b"with space", b"line\nbreak", b""]
-)
+@pytest.mark.parametrize("unsafe", [b"<script>", b"a" * 129, b"with space", b"line\nbreak", b""])
 def test_an_unsafe_client_id_is_replaced(unsafe: bytes) -> None:
     value = correlation_id_from_headers({b"x-correlation-id": unsafe})
     assert re.fullmatch(r"[0-9a-f]{32}", value)

@@ -9,8 +9,10 @@ from functools import cached_property
 from pathlib import Path
 
 import platformdirs
-from pydantic import Field, PostgresDsn, RedisDsn, SecretStr, ValidationError, field_validator
+from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 ENV_PREFIX = "JEEX_"
 
@@ -45,7 +47,10 @@ class Settings(BaseSettings):
     environment: Environment = Environment.DEVELOPMENT
     data_dir: Path = Field(default_factory=default_data_dir)
 
-    database_url: PostgresDsn | None = None
+    database_url: str | None = Field(
+        default=None,
+        description="postgresql:// URL; a Unix socket goes in ?host=/path/to/dir.",
+    )
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
@@ -81,6 +86,19 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        if url.get_backend_name() != "postgresql" or not url.database:
+            raise ValueError("must be a postgresql:// URL that names a database")
+        return value
 
     @field_validator("log_level")
     @classmethod

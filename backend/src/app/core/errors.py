@@ -6,6 +6,7 @@ Domains subclass :class:`AppError` in their ``exceptions.py``. A 500 means a bug
 carries the exception text, which may hold a driver's or a provider's words.
 """
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request, status
@@ -54,7 +55,7 @@ def error_response(
     code: str,
     message: str,
     details: Any | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = ErrorResponse(
         error=ErrorBody(

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from app.core.config import Settings, SettingsError
 from app.core.embedded.postgres import EmbeddedPostgres
 from app.core.embedded.redis import EmbeddedRedis
@@ -62,7 +64,7 @@ class Endpoints:
                 "`jeex-idea serve`, which runs the missing parts embedded"
             )
         return cls(
-            database_url=asyncpg_url(str(settings.database_url)),
+            database_url=asyncpg_url(settings.database_url),
             redis_url=str(settings.redis_url),
             qdrant_url=settings.qdrant_url,
             qdrant_path=None,
@@ -71,17 +73,15 @@ class Endpoints:
 
 
 def asyncpg_url(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    if scheme in {"postgresql", "postgres"}:
-        return f"postgresql+asyncpg://{rest}"
-    return url
+    """The same database through the asyncpg driver, whatever driver the URL named."""
+    return make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
 @contextmanager
 def database_endpoint(settings: Settings) -> Iterator[tuple[str, bool]]:
     """The database URL, and whether it is an embedded server that lives as long as the block."""
     if settings.database_url is not None:
-        yield asyncpg_url(str(settings.database_url)), False
+        yield asyncpg_url(settings.database_url), False
         return
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     postgres = EmbeddedPostgres(settings.data_dir)

@@ -54,7 +54,7 @@ async def current_revision(database_url: str) -> str | None:
         await engine.dispose()
 
 
-async def ensure_database_exists(database_url: str, timeout: float) -> None:
+async def ensure_database_exists(database_url: str, connect_timeout: float) -> None:
     """Create the application database on a fresh embedded server (the cluster has only
     ``postgres``)."""
     url = make_url(database_url)
@@ -64,11 +64,10 @@ async def ensure_database_exists(database_url: str, timeout: float) -> None:
     dsn = url.set(drivername="postgresql", database="postgres").render_as_string(
         hide_password=False
     )
-    connection = await asyncpg.connect(dsn, timeout=timeout)
+    connection = await asyncpg.connect(dsn, timeout=connect_timeout)
     try:
         exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
         if not exists:
             await connection.execute(f'CREATE DATABASE "{database}"')
     finally:
         await connection.close()
-

@@ -13,7 +13,11 @@ from app.core.infrastructure import Endpoints
 def create_qdrant(settings: Settings, endpoints: Endpoints) -> AsyncQdrantClient:
     if endpoints.qdrant_url is not None:
         api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-        return AsyncQdrantClient(url=endpoints.qdrant_url, api_key=api_key)
+        # The version check is a blocking HTTP call inside the constructor; /health/ready is
+        # where an unreachable server is reported.
+        return AsyncQdrantClient(
+            url=endpoints.qdrant_url, api_key=api_key, check_compatibility=False
+        )
     if endpoints.qdrant_path is None:
         raise RuntimeError("Qdrant has neither a URL nor a local path")
     endpoints.qdrant_path.mkdir(parents=True, exist_ok=True)

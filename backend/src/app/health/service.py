@@ -10,13 +10,13 @@ from app.core.resources import Resources
 from app.health.schemas import PartCheck, Readiness
 
 
-async def _timed(check: Callable[[], Awaitable[object]], timeout: float) -> PartCheck:
+async def _timed(check: Callable[[], Awaitable[object]], deadline: float) -> PartCheck:
     started = time.perf_counter()
     try:
-        await asyncio.wait_for(check(), timeout)
+        await asyncio.wait_for(check(), deadline)
     except TimeoutError:
-        error: str | None = f"no answer within {timeout:g}s"
-    except Exception as exc:  # noqa: BLE001 - any failure makes the part unready
+        error: str | None = f"no answer within {deadline:g}s"
+    except Exception as exc:
         # The class name says what went wrong without echoing a driver's message.
         error = f"unreachable ({type(exc).__name__})"
     else:

