@@ -6,7 +6,11 @@ project depends on, on a Unix socket and a free loopback port, and stopped at th
 
 import asyncio
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +28,23 @@ from app.core.infrastructure import Endpoints, Part
 from app.core.resources import Resources
 from app.main import create_app
 from app.models import Base
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest prunes old numbered temp dirs under one shared root, so a second test run on the
+    # machine could delete this run's live PostgreSQL data dir; each run gets its own root.
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="jeex-tests-")
+        config.stash[_OWN_BASETEMP] = Path(config.option.basetemp)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    own = config.stash.get(_OWN_BASETEMP, None)
+    if own is not None:
+        shutil.rmtree(own, ignore_errors=True)
+
+
+_OWN_BASETEMP = pytest.StashKey[Path]()
 
 # The suite must not pick up a developer's own configuration.
 for _name in [name for name in os.environ if name.startswith("JEEX_")]:
@@ -97,10 +118,28 @@ async def clean_state(resources: Resources) -> AsyncIterator[None]:
     await resources.redis.flushdb()
 
 
+# https: the refresh cookie is Secure, and a cookie jar never sends those over plain http.
+BASE_URL = "https://test"
+
+
 @pytest.fixture
 async def client(app: FastAPI, clean_state: None) -> AsyncIterator[AsyncClient]:
-    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as http:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url=BASE_URL) as http:
         yield http
+
+
+@asynccontextmanager
+async def client_for(
+    settings: Settings, endpoints: Endpoints
+) -> AsyncIterator[tuple[AsyncClient, Resources]]:
+    """A separate app with its own settings (and Qdrant folder), for tests that change them."""
+    own = replace(endpoints, qdrant_path=settings.data_dir / "qdrant")
+    application = create_app(settings, own)
+    async with (
+        application.router.lifespan_context(application),
+        AsyncClient(transport=ASGITransport(app=application), base_url=BASE_URL) as http,
+    ):
+        yield http, application.state.resources
 
 
 @pytest.fixture

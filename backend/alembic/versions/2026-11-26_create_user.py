@@ -20,8 +20,9 @@ def upgrade() -> None:
     op.create_table(
         "user",
         sa.Column("id", sa.Uuid(), server_default=sa.text("uuidv7()"), nullable=False),
-        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=True),
         sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("avatar_url", sa.String(length=2048), nullable=True),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),

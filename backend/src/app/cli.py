@@ -12,6 +12,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from app.auth import service as auth_service
+from app.auth.schemas import PersonalTokenCreate, PersonalTokenCreated
 from app.core import migrations
 from app.core.config import Settings, SettingsError, load_settings
 from app.core.database_setup import (
@@ -238,8 +240,38 @@ def tokens_create(
     email: Annotated[str, typer.Option(help="Whose token.")],
     name: Annotated[str | None, typer.Option(help="A label for the token.")] = None,
 ) -> None:
-    """Create a personal access token and print it alone on the last line."""
-    raise _fail("personal access tokens are not implemented yet (sign-in issue)")
+    """Create a personal access token and print it alone on the last line of stdout."""
+
+    def step() -> None:
+        settings = _settings()
+        data = PersonalTokenCreate(name=name or "cli")
+        with database_endpoint(settings) as (url, embedded):
+            _run(
+                prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.REQUIRE_HEAD)
+            )
+            created = _run(_create_token(settings, url, email, data))
+        errors.print(
+            f"personal access token {created.name!r} for {email}; shown once, store it now:",
+            highlight=False,
+        )
+        # Plain print: scripts read the last line of stdout, so no markup or wrapping.
+        print(created.token)
+
+    _run_cli_step(step)
+
+
+async def _create_token(
+    settings: Settings, database_url: str, email: str, data: PersonalTokenCreate
+) -> PersonalTokenCreated:
+    engine = create_engine(settings, database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            user = await user_service.get_user_by_email(session, email)
+            created = await auth_service.create_personal_token(session, user.id, data)
+            await session.commit()
+            return created
+    finally:
+        await engine.dispose()
 
 
 @cli.command()

@@ -5,6 +5,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app.auth.router import public_router as auth_public_router
+from app.auth.router import router as auth_router
 from app.core.config import Settings, load_settings
 from app.core.errors import ErrorResponse, install_error_handlers
 from app.core.infrastructure import Endpoints
@@ -13,6 +15,7 @@ from app.core.middleware import CorrelationIdMiddleware, UnhandledErrorMiddlewar
 from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
 from app.health.router import router as health_router
+from app.projects.router import router as projects_router
 
 API_PREFIX = "/api/v1"
 
@@ -41,6 +44,8 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health_router)
+    for router in (auth_public_router, auth_router, projects_router):
+        app.include_router(router, prefix=API_PREFIX)
     instrument_app(app)
     app.add_middleware(UnhandledErrorMiddleware)
     # Added last so it runs first: every log line and error body carries the correlation id.

@@ -49,10 +49,23 @@ def test_invalid_email_is_refused_without_a_traceback(tmp_path: Path) -> None:
 
 
 def test_unfinished_commands_fail_loudly(tmp_path: Path) -> None:
+    result = run_cli("worker", env=cli_env(tmp_path))
+    assert result.returncode == 1
+    assert "not implemented yet" in result.stderr
+    assert result.stdout == ""
+
+
+def test_tokens_create_prints_a_working_token_alone_on_the_last_line(tmp_path: Path) -> None:
     env = cli_env(tmp_path)
-    tokens = run_cli("tokens", "create", "--email", "a@example.com", env=env)
-    worker = run_cli("worker", env=env)
-    for result in (tokens, worker):
-        assert result.returncode == 1
-        assert "not implemented yet" in result.stderr
-        assert result.stdout == ""
+    assert run_cli("users", "create", "--email", "cli@example.com", env=env).returncode == 0
+    result = run_cli("tokens", "create", "--email", "CLI@example.com", "--name", "laptop", env=env)
+    assert result.returncode == 0, result.stderr
+    token = result.stdout.splitlines()[-1]
+    assert token.startswith("jxp_")
+    assert token.strip() == token
+    assert len(token) > 40
+    assert "laptop" in result.stderr
+
+    unknown = run_cli("tokens", "create", "--email", "ghost@example.com", env=env)
+    assert unknown.returncode == 1
+    assert "no user with email ghost@example.com" in unknown.stderr

@@ -1,16 +1,16 @@
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from httpx import AsyncClient
+
+from tests.routes import api_routes
 
 
 def test_every_route_declares_its_response(app: FastAPI) -> None:
     """A route without response_model (or a non-JSON response class) breaks the contract."""
     undeclared = [
-        f"{sorted(route.methods)} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute)
-        and route.response_model is None
+        f"{sorted(route.methods)} {path}"
+        for path, route in api_routes(app)
+        if route.response_model is None
         and route.response_class in (JSONResponse,)
         and route.status_code != 204
     ]
@@ -27,3 +27,8 @@ async def test_openapi_and_docs_are_served(client: AsyncClient) -> None:
         response = await client.get(page)
         assert response.status_code == 200
         assert marker in response.text.lower()
+
+
+def test_the_route_walk_sees_the_included_routers(app: FastAPI) -> None:
+    paths = {path for path, _ in api_routes(app)}
+    assert {"/api/v1/auth/me", "/api/v1/projects/{project_id}/members", "/health/ready"} <= paths

@@ -4,12 +4,24 @@ A value of the wrong shape stops start-up with a message naming the variable; no
 a placeholder secret. Parts whose URL is unset run embedded under ``data_dir``.
 """
 
+import re
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
-from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RedisDsn,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -37,8 +49,27 @@ class EmbeddingsProvider(StrEnum):
     OPENAI = "openai"
 
 
+BUILT_IN_PROVIDERS = ("x", "github", "google")
+_PROVIDER_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+
+
 def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("jeex-idea", appauthor=False))
+
+
+class OidcProviderConfig(BaseModel):
+    """A generic OpenID Connect issuer, found through its discovery document."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    discovery_url: AnyHttpUrl
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    display_name: str | None = None
+    scopes: str = "openid email profile"
+    token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] = (
+        "client_secret_basic"
+    )
 
 
 class Settings(BaseSettings):
@@ -78,6 +109,35 @@ class Settings(BaseSettings):
         "in development it is generated once and kept in the data dir.",
     )
 
+    public_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="The origin browsers reach the API at; OAuth redirect URIs are built from "
+        "it and must match the provider's registration exactly.",
+    )
+    jwt_issuer: str = "jeex-idea"
+    jwt_audience: str = "jeex-idea-api"
+    jwt_retired_public_keys: list[str] = Field(
+        default_factory=list,
+        description="PEM public keys of retired signing keys, still accepted until their "
+        "tokens expire (key rotation).",
+    )
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=900)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    login_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+
+    auth_x_client_id: str | None = None
+    auth_x_client_secret: SecretStr | None = None
+    auth_github_client_id: str | None = None
+    auth_github_client_secret: SecretStr | None = None
+    auth_google_client_id: str | None = None
+    auth_google_client_secret: SecretStr | None = None
+    auth_oidc_providers: dict[str, OidcProviderConfig] = Field(default_factory=dict)
+
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_auth_per_window: int = Field(default=30, ge=1)
+    rate_limit_user_per_window: int = Field(default=600, ge=1)
+    rate_limit_project_per_window: int = Field(default=1200, ge=1)
+
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
@@ -108,6 +168,41 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("auth_oidc_providers")
+    @classmethod
+    def _provider_names_are_slugs(
+        cls, value: dict[str, OidcProviderConfig]
+    ) -> dict[str, OidcProviderConfig]:
+        for name in value:
+            if not _PROVIDER_NAME.fullmatch(name) or name in BUILT_IN_PROVIDERS:
+                raise ValueError(
+                    f"provider name {name!r} must be lower-case letters, digits or '-' and not "
+                    f"one of {', '.join(BUILT_IN_PROVIDERS)}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _providers_are_complete(self) -> "Settings":
+        for provider in BUILT_IN_PROVIDERS:
+            client_id = getattr(self, f"auth_{provider}_client_id")
+            secret = getattr(self, f"auth_{provider}_client_secret")
+            if (client_id is None) != (secret is None):
+                raise ValueError(
+                    f"JEEX_AUTH_{provider.upper()}_CLIENT_ID and "
+                    f"JEEX_AUTH_{provider.upper()}_CLIENT_SECRET must be set together"
+                )
+        if self.public_url is None and self.configured_providers:
+            raise ValueError(
+                "JEEX_PUBLIC_URL: required when a sign-in provider is configured (redirect URIs "
+                "are built from it)"
+            )
+        return self
+
+    @property
+    def configured_providers(self) -> list[str]:
+        built_in = [name for name in BUILT_IN_PROVIDERS if getattr(self, f"auth_{name}_client_id")]
+        return built_in + list(self.auth_oidc_providers)
+
     @cached_property
     def is_production(self) -> bool:
         return self.environment is Environment.PRODUCTION
@@ -120,8 +215,10 @@ class SettingsError(Exception):
 def describe_validation_error(error: ValidationError) -> str:
     problems = []
     for item in error.errors():
-        field = str(item["loc"][0]) if item["loc"] else "?"
-        problems.append(f"{ENV_PREFIX}{field.upper()}: {item['msg']}")
+        if item["loc"]:
+            problems.append(f"{ENV_PREFIX}{str(item['loc'][0]).upper()}: {item['msg']}")
+        else:
+            problems.append(str(item["msg"]).removeprefix("Value error, "))
     return "invalid configuration: " + "; ".join(problems)
 
 

@@ -23,4 +23,6 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# "function" scope: the commit finishes before the response is sent, so a client is never told
+# a write succeeded that then failed to commit.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

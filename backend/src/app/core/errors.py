@@ -29,6 +29,11 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` declaring the error shape for each status code."""
+    return {code: {"model": ErrorResponse} for code in status_codes}
+
+
 class AppError(Exception):
     status_code: ClassVar[int] = status.HTTP_400_BAD_REQUEST
     code: ClassVar[str] = "bad_request"

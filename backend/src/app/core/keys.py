@@ -28,8 +28,8 @@ class SigningKey:
         return self.private_key.public_key()
 
 
-def _key_id(private_key: ec.EllipticCurvePrivateKey) -> str:
-    public_der = private_key.public_key().public_bytes(
+def key_id(public_key: ec.EllipticCurvePublicKey) -> str:
+    public_der = public_key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return hashlib.sha256(public_der).hexdigest()[:16]
@@ -77,4 +77,21 @@ def load_signing_key(settings: Settings) -> SigningKey:
             except FileExistsError:
                 pem = path.read_bytes()
     private_key = _parse_pem(pem, origin)
-    return SigningKey(kid=_key_id(private_key), private_key=private_key)
+    return SigningKey(kid=key_id(private_key.public_key()), private_key=private_key)
+
+
+def load_retired_public_keys(settings: Settings) -> dict[str, ec.EllipticCurvePublicKey]:
+    """Public keys of signing keys that were rotated out, by key id."""
+    keys: dict[str, ec.EllipticCurvePublicKey] = {}
+    for index, pem in enumerate(settings.jwt_retired_public_keys):
+        try:
+            key = serialization.load_pem_public_key(pem.encode())
+        except ValueError as error:
+            raise SettingsError(f"JEEX_JWT_RETIRED_PUBLIC_KEYS[{index}]: not a PEM key") from error
+        if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(
+            key.curve, ec.SECP256R1
+        ):
+            raise SettingsError(f"JEEX_JWT_RETIRED_PUBLIC_KEYS[{index}]: not an EC P-256 key")
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        keys[key_id(key)] = key
+    return keys

@@ -6,12 +6,14 @@ from qdrant_client import AsyncQdrantClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.auth.providers import Provider, build_providers
 from app.core.config import Settings
 from app.core.db import create_engine, create_session_factory
 from app.core.infrastructure import Endpoints
 from app.core.keys import SigningKey, load_signing_key
 from app.core.qdrant import create_qdrant
 from app.core.redis import create_redis
+from app.core.security import AccessTokens
 
 
 @dataclass(slots=True)
@@ -23,10 +25,15 @@ class Resources:
     redis: "Redis"
     qdrant: AsyncQdrantClient
     signing_key: SigningKey
+    access_tokens: AccessTokens
+    # Sign-in providers are per-process clients (with cached discovery documents and JWKS), so
+    # they live as long as the other clients.
+    auth_providers: dict[str, Provider]
 
     @classmethod
     def open(cls, settings: Settings, endpoints: Endpoints) -> "Resources":
         engine = create_engine(settings, endpoints.database_url)
+        signing_key = load_signing_key(settings)
         return cls(
             settings=settings,
             endpoints=endpoints,
@@ -34,7 +41,9 @@ class Resources:
             session_factory=create_session_factory(engine),
             redis=create_redis(settings, endpoints.redis_url),
             qdrant=create_qdrant(settings, endpoints),
-            signing_key=load_signing_key(settings),
+            signing_key=signing_key,
+            access_tokens=AccessTokens(settings, signing_key),
+            auth_providers=build_providers(settings),
         )
 
     async def close(self) -> None:

@@ -1,3 +1,5 @@
+from uuid import UUID
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +13,20 @@ async def get_by_email(session: AsyncSession, email: str) -> User | None:
 
 async def add(session: AsyncSession, *, email: str, name: str | None) -> User:
     user = User(email=email, name=name)
+    session.add(user)
+    await session.flush()
+    await session.refresh(user)
+    return user
+
+
+async def get_by_id(session: AsyncSession, user_id: UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def add_profile(
+    session: AsyncSession, *, email: str | None, name: str | None, avatar_url: str | None
+) -> User:
+    user = User(email=email, name=name, avatar_url=avatar_url)
     session.add(user)
     await session.flush()
     await session.refresh(user)

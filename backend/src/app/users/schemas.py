@@ -15,6 +15,7 @@ class UserRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: UUID
-    email: str
+    email: str | None
     name: str | None
+    avatar_url: str | None
     created_at: datetime

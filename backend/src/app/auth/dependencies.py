@@ -1,0 +1,52 @@
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth import service as auth_service
+from app.auth.service import Caller
+from app.core.deps import ResourcesDep, SessionDep
+from app.core.rate_limit import Limit, enforce
+from app.core.security import InvalidCredentialsError
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="An access token from /auth/refresh or a personal access token (jxp_…).",
+)
+
+
+async def get_caller(
+    resources: ResourcesDep,
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Caller:
+    if credentials is None:
+        raise InvalidCredentialsError
+    caller = await auth_service.authenticate(session, resources, credentials.credentials)
+    await enforce(
+        resources.redis,
+        Limit(
+            scope="user",
+            key=f"rl:user:{caller.user_id}",
+            per_window=resources.settings.rate_limit_user_per_window,
+            window_seconds=resources.settings.rate_limit_window_seconds,
+        ),
+    )
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+async def limit_auth_requests_by_ip(request: Request, resources: ResourcesDep) -> None:
+    # Over a Unix socket there is no peer address: those requests share one bucket.
+    peer = request.client.host if request.client else "unix-socket"
+    await enforce(
+        resources.redis,
+        Limit(
+            scope="address",
+            key=f"rl:ip:auth:{peer}",
+            per_window=resources.settings.rate_limit_auth_per_window,
+            window_seconds=resources.settings.rate_limit_window_seconds,
+        ),
+    )

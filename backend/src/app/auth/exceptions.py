@@ -1,0 +1,50 @@
+from fastapi import status
+
+from app.core.errors import AppError
+from app.core.security import InvalidCredentialsError
+
+
+class ProviderNotFoundError(AppError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "provider_not_found"
+
+
+class InvalidReturnPathError(AppError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid_return_path"
+
+
+class InvalidLoginStateError(AppError):
+    """Unknown, expired, replayed, or begun in another browser: all look the same to a client."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid_login_state"
+
+    def __init__(self) -> None:
+        super().__init__("The sign-in attempt is unknown, expired or was started elsewhere.")
+
+
+class LoginFailedError(AppError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "login_failed"
+
+
+class InvalidRefreshTokenError(InvalidCredentialsError):
+    code = "invalid_refresh_token"
+
+    def __init__(self) -> None:
+        super().__init__("The refresh token is missing, invalid, expired or revoked.")
+
+
+class RefreshTokenReusedError(InvalidCredentialsError):
+    code = "refresh_token_reused"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This refresh token was already used; every session descended from it is revoked."
+        )
+
+
+class PersonalTokenNotFoundError(AppError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "token_not_found"

@@ -1,0 +1,100 @@
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.models import PersonalAccessToken, RefreshToken, UserIdentity
+
+
+async def get_identity(session: AsyncSession, provider: str, subject: str) -> UserIdentity | None:
+    result = await session.execute(
+        select(UserIdentity).where(
+            UserIdentity.provider == provider, UserIdentity.subject == subject
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_identities(session: AsyncSession, user_id: UUID) -> list[UserIdentity]:
+    result = await session.execute(
+        select(UserIdentity)
+        .where(UserIdentity.user_id == user_id)
+        .order_by(UserIdentity.created_at)
+    )
+    return list(result.scalars())
+
+
+async def add_identity(session: AsyncSession, identity: UserIdentity) -> None:
+    session.add(identity)
+    await session.flush()
+
+
+async def add_refresh_token(session: AsyncSession, token: RefreshToken) -> None:
+    session.add(token)
+    await session.flush()
+
+
+async def lock_refresh_token(session: AsyncSession, token_hash: str) -> RefreshToken | None:
+    # FOR UPDATE: two requests presenting the same token are served one after the other, so
+    # exactly one of them rotates it and the other is seen as reuse.
+    result = await session.execute(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def revoke_family(session: AsyncSession, family_id: UUID, at: datetime) -> None:
+    await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+
+
+async def add_personal_token(session: AsyncSession, token: PersonalAccessToken) -> None:
+    session.add(token)
+    await session.flush()
+    await session.refresh(token)
+
+
+async def get_personal_token_by_hash(
+    session: AsyncSession, token_hash: str
+) -> PersonalAccessToken | None:
+    result = await session.execute(
+        select(PersonalAccessToken).where(PersonalAccessToken.token_hash == token_hash)
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_personal_tokens(session: AsyncSession, user_id: UUID) -> list[PersonalAccessToken]:
+    result = await session.execute(
+        select(PersonalAccessToken)
+        .where(PersonalAccessToken.user_id == user_id, PersonalAccessToken.revoked_at.is_(None))
+        .order_by(PersonalAccessToken.created_at.desc())
+    )
+    return list(result.scalars())
+
+
+async def revoke_personal_token(
+    session: AsyncSession, user_id: UUID, token_id: UUID, at: datetime
+) -> bool:
+    result = await session.execute(
+        update(PersonalAccessToken)
+        .where(
+            PersonalAccessToken.id == token_id,
+            PersonalAccessToken.user_id == user_id,
+            PersonalAccessToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=at)
+        .returning(PersonalAccessToken.id)
+    )
+    return result.scalar_one_or_none() is not None
+
+
+async def touch_personal_token(session: AsyncSession, token_id: UUID, at: datetime) -> None:
+    await session.execute(
+        update(PersonalAccessToken)
+        .where(PersonalAccessToken.id == token_id)
+        .values(last_used_at=at)
+    )

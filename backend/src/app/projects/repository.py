@@ -1,0 +1,126 @@
+"""Project data access. Every function that reads or writes a project's rows takes an
+``AccessibleProjectID``, which only the access guard hands out."""
+
+from typing import NewType
+from uuid import UUID
+
+from sqlalchemy import Row, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.projects.models import Project, ProjectMember, ProjectRole
+from app.users.models import User
+
+AccessibleProjectID = NewType("AccessibleProjectID", UUID)
+"""A project id whose caller membership was checked (see dependencies.get_project_context)."""
+
+
+async def get_membership(
+    session: AsyncSession, project_id: UUID, user_id: UUID
+) -> tuple[Project, str] | None:
+    """The project and the user's role in it, or None when either is missing: one query, so a
+    non-member learns nothing about whether the project exists."""
+    result = await session.execute(
+        select(Project, ProjectMember.role)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(Project.id == project_id, ProjectMember.user_id == user_id)
+    )
+    row = result.one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+async def add_project(
+    session: AsyncSession, *, name: str, description: str | None, owner_id: UUID
+) -> Project:
+    project = Project(name=name, description=description)
+    session.add(project)
+    await session.flush()
+    session.add(ProjectMember(project_id=project.id, user_id=owner_id, role=ProjectRole.OWNER))
+    await session.flush()
+    await session.refresh(project)
+    return project
+
+
+async def list_for_user(
+    session: AsyncSession, user_id: UUID, *, limit: int
+) -> list[Row[tuple[Project, str]]]:
+    result = await session.execute(
+        select(Project, ProjectMember.role)
+        .join(ProjectMember, ProjectMember.project_id == Project.id)
+        .where(ProjectMember.user_id == user_id)
+        .order_by(Project.updated_at.desc(), Project.id.desc())
+        .limit(limit)
+    )
+    return list(result.all())
+
+
+async def get_project(session: AsyncSession, project_id: AccessibleProjectID) -> Project:
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise LookupError(project_id)
+    return project
+
+
+async def delete_project(session: AsyncSession, project_id: AccessibleProjectID) -> None:
+    await session.execute(delete(Project).where(Project.id == project_id))
+
+
+async def list_members(
+    session: AsyncSession, project_id: AccessibleProjectID
+) -> list[Row[tuple[ProjectMember, User]]]:
+    result = await session.execute(
+        select(ProjectMember, User)
+        .join(User, User.id == ProjectMember.user_id)
+        .where(ProjectMember.project_id == project_id)
+        .order_by(ProjectMember.created_at, ProjectMember.user_id)
+    )
+    return list(result.all())
+
+
+async def get_member(
+    session: AsyncSession, project_id: AccessibleProjectID, user_id: UUID
+) -> ProjectMember | None:
+    result = await session.execute(
+        select(ProjectMember)
+        .where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)
+        .with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def add_member(
+    session: AsyncSession, project_id: AccessibleProjectID, user_id: UUID, role: ProjectRole
+) -> ProjectMember:
+    member = ProjectMember(project_id=project_id, user_id=user_id, role=role)
+    session.add(member)
+    await session.flush()
+    await session.refresh(member)
+    return member
+
+
+async def remove_member(
+    session: AsyncSession, project_id: AccessibleProjectID, user_id: UUID
+) -> None:
+    await session.execute(
+        delete(ProjectMember).where(
+            ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+        )
+    )
+
+
+async def lock_owner_count(session: AsyncSession, project_id: AccessibleProjectID) -> int:
+    # Locking the owners' rows serialises concurrent demotions: two owners demoting each other
+    # at once cannot leave the project with none.
+    result = await session.execute(
+        select(ProjectMember.user_id)
+        .where(
+            ProjectMember.project_id == project_id,
+            ProjectMember.role == ProjectRole.OWNER,
+        )
+        .with_for_update()
+    )
+    return len(result.all())
+
+
+async def touch_project(session: AsyncSession, project_id: AccessibleProjectID) -> None:
+    project = await get_project(session, project_id)
+    project.updated_at = func.now()

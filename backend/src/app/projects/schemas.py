@@ -1,0 +1,49 @@
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from app.projects.models import ProjectRole
+
+
+class ProjectCreate(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class ProjectUpdate(BaseModel):
+    """Name and description only; the language is set once by the conversation and stays."""
+
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class ProjectRead(BaseModel):
+    id: UUID
+    name: str
+    description: str | None
+    language: str | None = Field(description="ISO 639-1 code, fixed by the first message.")
+    role: ProjectRole = Field(description="The caller's role in this project.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class MemberAdd(BaseModel):
+    email: EmailStr
+    role: ProjectRole
+
+
+class MemberUpdate(BaseModel):
+    role: ProjectRole
+
+
+class MemberRead(BaseModel):
+    user_id: UUID
+    email: str | None
+    name: str | None
+    role: ProjectRole
+    created_at: datetime

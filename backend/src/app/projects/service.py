@@ -1,0 +1,154 @@
+from uuid import UUID
+
+from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.redis import project_key
+from app.projects import repository as project_repository
+from app.projects.dependencies import ProjectContext
+from app.projects.exceptions import (
+    LastOwnerError,
+    MemberAlreadyExistsError,
+    MemberNotFoundError,
+)
+from app.projects.models import Project, ProjectMember, ProjectRole
+from app.projects.schemas import (
+    MemberAdd,
+    MemberRead,
+    MemberUpdate,
+    ProjectCreate,
+    ProjectRead,
+    ProjectUpdate,
+)
+from app.users import service as user_service
+
+_DELETE_BATCH = 500
+
+
+def _read(project: Project, role: ProjectRole | str) -> ProjectRead:
+    return ProjectRead(
+        id=project.id,
+        name=project.name,
+        description=project.description,
+        language=project.language,
+        role=ProjectRole(role),
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+    )
+
+
+async def create_project(session: AsyncSession, owner_id: UUID, data: ProjectCreate) -> ProjectRead:
+    project = await project_repository.add_project(
+        session, name=data.name, description=data.description, owner_id=owner_id
+    )
+    return _read(project, ProjectRole.OWNER)
+
+
+async def list_projects(session: AsyncSession, user_id: UUID, *, limit: int) -> list[ProjectRead]:
+    rows = await project_repository.list_for_user(session, user_id, limit=limit)
+    return [_read(project, role) for project, role in rows]
+
+
+def read_project(context: ProjectContext) -> ProjectRead:
+    return _read(context.project, context.role)
+
+
+async def update_project(
+    session: AsyncSession, context: ProjectContext, data: ProjectUpdate
+) -> ProjectRead:
+    project = context.project
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if field == "name" and value is None:
+            continue
+        setattr(project, field, value)
+    await session.flush()
+    await session.refresh(project)
+    return _read(project, context.role)
+
+
+async def delete_project(session: AsyncSession, redis: "Redis", context: ProjectContext) -> None:
+    """Rows go with the transaction; the project's Redis keys after it (see purge)."""
+    await project_repository.delete_project(session, context.project_id)
+    await session.flush()
+    await purge_project_keys(redis, context.project_id)
+
+
+async def purge_project_keys(redis: "Redis", project_id: UUID) -> int:
+    """Remove every ``proj:{project_id}:*`` key; returns how many went."""
+    removed = 0
+    batch: list[bytes] = []
+    async for key in redis.scan_iter(match=project_key(project_id, "*"), count=_DELETE_BATCH):
+        batch.append(key)
+        if len(batch) >= _DELETE_BATCH:
+            removed += await redis.unlink(*batch)
+            batch.clear()
+    if batch:
+        removed += await redis.unlink(*batch)
+    return removed
+
+
+async def list_members(session: AsyncSession, context: ProjectContext) -> list[MemberRead]:
+    rows = await project_repository.list_members(session, context.project_id)
+    return [
+        MemberRead(
+            user_id=user.id,
+            email=user.email,
+            name=user.name,
+            role=ProjectRole(member.role),
+            created_at=member.created_at,
+        )
+        for member, user in rows
+    ]
+
+
+async def add_member(session: AsyncSession, context: ProjectContext, data: MemberAdd) -> MemberRead:
+    user = await user_service.get_user_by_email(session, data.email)
+    if await project_repository.get_member(session, context.project_id, user.id) is not None:
+        raise MemberAlreadyExistsError(f"{user.email} is already a member of this project.")
+    try:
+        member = await project_repository.add_member(
+            session, context.project_id, user.id, data.role
+        )
+    except IntegrityError as error:  # the same user added by a concurrent request
+        raise MemberAlreadyExistsError(f"{user.email} is already a member.") from error
+    return MemberRead(
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=data.role,
+        created_at=member.created_at,
+    )
+
+
+async def change_role(
+    session: AsyncSession, context: ProjectContext, user_id: UUID, data: MemberUpdate
+) -> MemberRead:
+    member = await _existing_member(session, context, user_id)
+    if member.role == ProjectRole.OWNER and data.role != ProjectRole.OWNER:
+        await _keep_an_owner(session, context)
+    member.role = data.role
+    await session.flush()
+    members = await list_members(session, context)
+    return next(item for item in members if item.user_id == user_id)
+
+
+async def remove_member(session: AsyncSession, context: ProjectContext, user_id: UUID) -> None:
+    member = await _existing_member(session, context, user_id)
+    if member.role == ProjectRole.OWNER:
+        await _keep_an_owner(session, context)
+    await project_repository.remove_member(session, context.project_id, user_id)
+
+
+async def _existing_member(
+    session: AsyncSession, context: ProjectContext, user_id: UUID
+) -> ProjectMember:
+    member = await project_repository.get_member(session, context.project_id, user_id)
+    if member is None:
+        raise MemberNotFoundError("No such member in this project.")
+    return member
+
+
+async def _keep_an_owner(session: AsyncSession, context: ProjectContext) -> None:
+    if await project_repository.lock_owner_count(session, context.project_id) <= 1:
+        raise LastOwnerError

@@ -1,0 +1,115 @@
+"""Every project route, taken from the app's own route table, against every kind of caller.
+
+A route with a ``{project_id}`` that declares no role guard fails here, so no new route can
+slip past access control unnoticed.
+"""
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from httpx import AsyncClient
+
+from app.core.resources import Resources
+from app.projects.models import ROLE_RANK, ProjectRole
+from tests.factories import add_member, auth_headers, create_project, create_user
+from tests.routes import api_routes
+
+DENIED = {401, 403, 404}
+PROJECT = "/api/v1/projects/{project_id}"
+
+# The access policy, written down independently of the code that enforces it: who may do what.
+# Every project route of the app must appear here, so a new route fails until it is classified.
+POLICY: dict[tuple[str, str], ProjectRole] = {
+    ("GET", PROJECT): ProjectRole.VIEWER,
+    ("PATCH", PROJECT): ProjectRole.OWNER,
+    ("DELETE", PROJECT): ProjectRole.OWNER,
+    ("GET", f"{PROJECT}/members"): ProjectRole.VIEWER,
+    ("POST", f"{PROJECT}/members"): ProjectRole.OWNER,
+    ("PATCH", f"{PROJECT}/members/{{user_id}}"): ProjectRole.OWNER,
+    # Removing someone else; leaving (removing oneself) is open to every member.
+    ("DELETE", f"{PROJECT}/members/{{user_id}}"): ProjectRole.OWNER,
+}
+
+
+def _minimum_role(dependant: Dependant) -> ProjectRole | None:
+    for dependency in dependant.dependencies:
+        declared = getattr(dependency.call, "minimum_role", None)
+        if declared is not None:
+            return ProjectRole(declared)
+        found = _minimum_role(dependency)
+        if found is not None:
+            return found
+    return None
+
+
+def _project_routes(app: FastAPI) -> list[tuple[str, str, ProjectRole | None]]:
+    return [
+        (method, path, _minimum_role(route.dependant))
+        for path, route in api_routes(app)
+        if "{project_id}" in path
+        for method in sorted(route.methods)
+    ]
+
+
+def test_every_project_route_declares_a_role(app: FastAPI) -> None:
+    routes = _project_routes(app)
+    assert [(method, path) for method, path, role in routes if role is None] == []
+
+
+def test_the_policy_covers_exactly_the_apps_project_routes(app: FastAPI) -> None:
+    assert {(method, path) for method, path, _ in _project_routes(app)} == set(POLICY)
+
+
+def test_each_route_declares_the_role_the_policy_asks_for(app: FastAPI) -> None:
+    declared = {(method, path): role for method, path, role in _project_routes(app)}
+    assert {key: declared.get(key) for key in POLICY} == POLICY
+
+
+async def _call(
+    client: AsyncClient, method: str, path: str, headers: dict[str, str]
+) -> tuple[int, Any]:
+    body = {} if method in {"POST", "PUT", "PATCH"} else None
+    response = await client.request(method, path, json=body, headers=headers)
+    return response.status_code, response.text
+
+
+def _expected_allowed(role: ProjectRole, minimum: ProjectRole) -> bool:
+    return ROLE_RANK[role] >= ROLE_RANK[minimum]
+
+
+async def test_role_matrix(app: FastAPI, client: AsyncClient, resources: Resources) -> None:
+    users = {
+        name: await create_user(resources, f"{name}@example.com")
+        for name in ("owner", "editor", "viewer", "target", "stranger")
+    }
+    headers = {name: auth_headers(resources, user_id) for name, user_id in users.items()}
+    failures: list[str] = []
+    for (method, template), minimum in POLICY.items():
+        project = await create_project(client, headers["owner"], name=f"{method} {template}")
+        for name, role in (("editor", "editor"), ("viewer", "viewer"), ("target", "viewer")):
+            await add_member(client, headers["owner"], project["id"], f"{name}@example.com", role)
+        path = _fill(template, project_id=UUID(str(project["id"])), user_id=users["target"])
+        for caller in ("stranger", "viewer", "editor", "owner"):
+            status, text = await _call(client, method, path, headers[caller])
+            if caller == "stranger":
+                ok = status == 404 and "project_not_found" in text
+            elif _expected_allowed(ProjectRole(caller), minimum):
+                ok = status not in DENIED
+            else:
+                ok = status == 403
+            if not ok:
+                failures.append(f"{method} {template} as {caller}: {status} {text[:120]}")
+    assert failures == []
+
+
+def _fill(template: str, *, project_id: UUID, user_id: UUID) -> str:
+    values = {"project_id": str(project_id), "user_id": str(user_id)}
+    path = template
+    for name, value in values.items():
+        path = path.replace("{" + name + "}", value)
+    if "{" in path:
+        pytest.fail(f"the matrix does not know how to fill {template}; teach _fill")
+    return path
