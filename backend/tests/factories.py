@@ -41,3 +41,51 @@ async def add_member(
         headers=owner_headers,
     )
     assert response.status_code == 201, response.text
+
+
+async def seed_document(
+    resources: Resources,
+    project_id: object,
+    document_type: str,
+    contents: list[str],
+    author_agent: str = "pm",
+) -> None:
+    """Write ``contents`` as consecutive versions, as the conversation engine would."""
+    from app.documents import service as document_service
+    from app.documents.constants import DocumentType
+    from app.projects.repository import AccessibleProjectID
+
+    scoped = AccessibleProjectID(UUID(str(project_id)))
+    async with resources.session_factory() as session:
+        for content in contents:
+            current = await document_service.statuses(session, scoped)
+            number = next(
+                item.active_version or 0 for item in current if item.document_type == document_type
+            )
+            await document_service.append_version(
+                session,
+                scoped,
+                DocumentType(document_type),
+                expected_version=number,
+                content=content,
+                reason="integration",
+                author_agent=author_agent,
+            )
+        await session.commit()
+
+
+async def seed_messages(resources: Resources, project_id: object, texts: list[str]) -> list[UUID]:
+    from app.messages import repository as message_repository
+    from app.messages.models import MessageKind, MessageRole
+    from app.projects.repository import AccessibleProjectID
+
+    scoped = AccessibleProjectID(UUID(str(project_id)))
+    ids = []
+    async with resources.session_factory() as session:
+        for text in texts:
+            message = await message_repository.add(
+                session, scoped, role=MessageRole.USER, kind=MessageKind.TEXT, content=text
+            )
+            ids.append(message.id)
+        await session.commit()
+    return ids

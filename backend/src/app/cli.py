@@ -4,7 +4,7 @@ import asyncio
 import signal
 from collections.abc import Callable, Coroutine
 from types import FrameType
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -12,8 +12,6 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from app.auth import service as auth_service
-from app.auth.schemas import PersonalTokenCreate, PersonalTokenCreated
 from app.core import migrations
 from app.core.config import Settings, SettingsError, load_settings
 from app.core.database_setup import (
@@ -23,14 +21,17 @@ from app.core.database_setup import (
     describe_database,
     prepare_database,
 )
-from app.core.db import create_engine, create_session_factory
 from app.core.errors import AppError
 from app.core.infrastructure import Endpoints, database_endpoint, redis_endpoint
 from app.core.keys import load_signing_key
 from app.core.logging import configure_logging
-from app.main import create_app
-from app.users import service as user_service
-from app.users.schemas import UserCreate, UserRead
+
+if TYPE_CHECKING:
+    from app.auth.schemas import PersonalTokenCreate, PersonalTokenCreated
+    from app.users.schemas import UserCreate, UserRead
+
+# Domain modules pull in every client library (seconds of imports); each command imports what
+# it needs, so `serve` fails fast on a bad setting or an unreachable database.
 
 cli = typer.Typer(
     name="jeex-idea",
@@ -117,6 +118,10 @@ def serve(
                 )
             )
             with redis_endpoint(settings) as redis:
+                # Imported only once the parts are up: a start-up that fails on them should not
+                # first pay for importing every route and client library.
+                from app.main import create_app
+
                 endpoints = Endpoints.assemble(settings, database=database, redis=redis)
                 _print_serve_summary(settings, endpoints, host, port)
                 config = uvicorn.Config(
@@ -212,6 +217,8 @@ def users_create(
     """Create a user for CLI and API use (no sign-in provider needed)."""
 
     def step() -> None:
+        from app.users.schemas import UserCreate
+
         settings = _settings()
         data = UserCreate(email=email, name=name)
         with database_endpoint(settings) as (url, embedded):
@@ -224,7 +231,10 @@ def users_create(
     _run_cli_step(step)
 
 
-async def _create_user(settings: Settings, database_url: str, data: UserCreate) -> UserRead:
+async def _create_user(settings: Settings, database_url: str, data: "UserCreate") -> "UserRead":
+    from app.core.db import create_engine, create_session_factory
+    from app.users import service as user_service
+
     engine = create_engine(settings, database_url)
     try:
         async with create_session_factory(engine)() as session:
@@ -243,6 +253,8 @@ def tokens_create(
     """Create a personal access token and print it alone on the last line of stdout."""
 
     def step() -> None:
+        from app.auth.schemas import PersonalTokenCreate
+
         settings = _settings()
         data = PersonalTokenCreate(name=name or "cli")
         with database_endpoint(settings) as (url, embedded):
@@ -261,8 +273,12 @@ def tokens_create(
 
 
 async def _create_token(
-    settings: Settings, database_url: str, email: str, data: PersonalTokenCreate
-) -> PersonalTokenCreated:
+    settings: Settings, database_url: str, email: str, data: "PersonalTokenCreate"
+) -> "PersonalTokenCreated":
+    from app.auth import service as auth_service
+    from app.core.db import create_engine, create_session_factory
+    from app.users import service as user_service
+
     engine = create_engine(settings, database_url)
     try:
         async with create_session_factory(engine)() as session:

@@ -14,7 +14,9 @@ from app.core.logging import configure_logging
 from app.core.middleware import CorrelationIdMiddleware, UnhandledErrorMiddleware
 from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
+from app.documents.router import router as documents_router
 from app.health.router import router as health_router
+from app.messages.router import router as messages_router
 from app.projects.router import router as projects_router
 
 API_PREFIX = "/api/v1"
@@ -44,7 +46,13 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(health_router)
-    for router in (auth_public_router, auth_router, projects_router):
+    for router in (
+        auth_public_router,
+        auth_router,
+        projects_router,
+        messages_router,
+        documents_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     instrument_app(app)
     app.add_middleware(UnhandledErrorMiddleware)

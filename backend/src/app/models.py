@@ -2,14 +2,19 @@
 
 from app.auth.models import PersonalAccessToken, RefreshToken, UserIdentity
 from app.core.db import Base
-from app.projects.models import Project, ProjectMember
+from app.documents.models import DocumentVersion
+from app.messages.models import Message
+from app.projects.models import Project, ProjectMember, ProjectStage
 from app.users.models import User
 
 __all__ = [
     "Base",
+    "DocumentVersion",
+    "Message",
     "PersonalAccessToken",
     "Project",
     "ProjectMember",
+    "ProjectStage",
     "RefreshToken",
     "User",
     "UserIdentity",

@@ -14,7 +14,13 @@ from httpx import AsyncClient
 
 from app.core.resources import Resources
 from app.projects.models import ROLE_RANK, ProjectRole
-from tests.factories import add_member, auth_headers, create_project, create_user
+from tests.factories import (
+    add_member,
+    auth_headers,
+    create_project,
+    create_user,
+    seed_document,
+)
 from tests.routes import api_routes
 
 DENIED = {401, 403, 404}
@@ -31,6 +37,17 @@ POLICY: dict[tuple[str, str], ProjectRole] = {
     ("PATCH", f"{PROJECT}/members/{{user_id}}"): ProjectRole.OWNER,
     # Removing someone else; leaving (removing oneself) is open to every member.
     ("DELETE", f"{PROJECT}/members/{{user_id}}"): ProjectRole.OWNER,
+    ("GET", f"{PROJECT}/progress"): ProjectRole.VIEWER,
+    ("GET", f"{PROJECT}/messages"): ProjectRole.VIEWER,
+    ("GET", f"{PROJECT}/documents"): ProjectRole.VIEWER,
+    ("GET", f"{PROJECT}/documents/{{document_type}}"): ProjectRole.VIEWER,
+    ("PUT", f"{PROJECT}/documents/{{document_type}}"): ProjectRole.EDITOR,
+    ("GET", f"{PROJECT}/documents/{{document_type}}/versions"): ProjectRole.VIEWER,
+    ("GET", f"{PROJECT}/documents/{{document_type}}/versions/{{version}}"): ProjectRole.VIEWER,
+    ("GET", f"{PROJECT}/documents/{{document_type}}/diff"): ProjectRole.VIEWER,
+    ("POST", f"{PROJECT}/documents/{{document_type}}/rollback"): ProjectRole.EDITOR,
+    ("GET", f"{PROJECT}/documents/{{document_type}}/preview"): ProjectRole.VIEWER,
+    ("GET", f"{PROJECT}/documents/{{document_type}}/quality"): ProjectRole.VIEWER,
 }
 
 
@@ -72,7 +89,9 @@ async def _call(
     client: AsyncClient, method: str, path: str, headers: dict[str, str]
 ) -> tuple[int, Any]:
     body = {} if method in {"POST", "PUT", "PATCH"} else None
-    response = await client.request(method, path, json=body, headers=headers)
+    response = await client.request(
+        method, path, json=body, params={"from": 1, "to": 2}, headers=headers
+    )
     return response.status_code, response.text
 
 
@@ -91,6 +110,7 @@ async def test_role_matrix(app: FastAPI, client: AsyncClient, resources: Resourc
         project = await create_project(client, headers["owner"], name=f"{method} {template}")
         for name, role in (("editor", "editor"), ("viewer", "viewer"), ("target", "viewer")):
             await add_member(client, headers["owner"], project["id"], f"{name}@example.com", role)
+        await seed_document(resources, project["id"], "idea", ["# one", "# two"])
         path = _fill(template, project_id=UUID(str(project["id"])), user_id=users["target"])
         for caller in ("stranger", "viewer", "editor", "owner"):
             status, text = await _call(client, method, path, headers[caller])
@@ -106,7 +126,12 @@ async def test_role_matrix(app: FastAPI, client: AsyncClient, resources: Resourc
 
 
 def _fill(template: str, *, project_id: UUID, user_id: UUID) -> str:
-    values = {"project_id": str(project_id), "user_id": str(user_id)}
+    values = {
+        "project_id": str(project_id),
+        "user_id": str(user_id),
+        "document_type": "idea",
+        "version": "1",
+    }
     path = template
     for name, value in values.items():
         path = path.replace("{" + name + "}", value)

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    database_startup_timeout_seconds: float = Field(
+        default=8.0,
+        gt=0,
+        le=300,
+        description="How long start-up waits for the database before giving up.",
+    )
     database_statement_timeout_ms: int = Field(default=5000, ge=100, le=600_000)
 
     redis_url: RedisDsn | None = None

@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 from tenacity import (
     AsyncRetrying,
     retry_if_exception_type,
-    stop_after_delay,
+    stop_before_delay,
     wait_exponential_jitter,
 )
 
@@ -31,7 +31,7 @@ async def wait_for_database(settings: Settings, database_url: str, deadline: flo
     dsn = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
     try:
         async for attempt in AsyncRetrying(
-            stop=stop_after_delay(deadline),
+            stop=stop_before_delay(deadline),
             wait=wait_exponential_jitter(initial=0.2, max=2.0),
             retry=retry_if_exception_type((OSError, asyncpg.PostgresError, TimeoutError)),
             reraise=True,
@@ -67,13 +67,13 @@ async def prepare_database(
     *,
     embedded: bool,
     schema: SchemaPolicy,
-    deadline: float = 10.0,
 ) -> None:
     """Wait for the server, create the database on an embedded one, then apply ``schema``.
 
     Changing a shared, external schema is a deliberate ``jeex-idea db upgrade`` or ``serve``,
     never a side effect of another command.
     """
+    deadline = settings.database_startup_timeout_seconds
     if embedded:
         await wait_for_database(settings, _maintenance_url(database_url), deadline)
         await migrations.ensure_database_exists(

@@ -1,7 +1,8 @@
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps, UUIDPrimaryKey
@@ -23,6 +24,37 @@ class Project(UUIDPrimaryKey, Timestamps, Base):
     description: Mapped[str | None] = mapped_column(Text)
     # ISO 639-1, written once by the conversation engine from the first message.
     language: Mapped[str | None] = mapped_column(String(2))
+    current_stage: Mapped[str] = mapped_column(String(16), server_default=text("'idea'"))
+
+    __table_args__ = (
+        CheckConstraint(
+            "current_stage IN ('idea', 'specs', 'architecture', 'plan')", name="current_stage"
+        ),
+    )
+
+
+class StageStatus(StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class ProjectStage(Base):
+    """One row per stage of every project, created with the project."""
+
+    __tablename__ = "project_stage"
+    __table_args__ = (
+        CheckConstraint("stage IN ('idea', 'specs', 'architecture', 'plan')", name="stage"),
+        CheckConstraint("status IN ('not_started', 'in_progress', 'completed')", name="status"),
+    )
+
+    project_id: Mapped[UUID] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'not_started'"))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ProjectMember(Timestamps, Base):

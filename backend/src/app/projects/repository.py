@@ -4,10 +4,11 @@
 from typing import NewType
 from uuid import UUID
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.projects.models import Project, ProjectMember, ProjectRole
+from app.documents.constants import STAGE_ORDER
+from app.projects.models import Project, ProjectMember, ProjectRole, ProjectStage
 from app.users.models import User
 
 AccessibleProjectID = NewType("AccessibleProjectID", UUID)
@@ -35,6 +36,7 @@ async def add_project(
     session.add(project)
     await session.flush()
     session.add(ProjectMember(project_id=project.id, user_id=owner_id, role=ProjectRole.OWNER))
+    session.add_all(ProjectStage(project_id=project.id, stage=stage) for stage in STAGE_ORDER)
     await session.flush()
     await session.refresh(project)
     return project
@@ -124,3 +126,32 @@ async def lock_owner_count(session: AsyncSession, project_id: AccessibleProjectI
 async def touch_project(session: AsyncSession, project_id: AccessibleProjectID) -> None:
     project = await get_project(session, project_id)
     project.updated_at = func.now()
+
+
+# One round trip for the whole snapshot: stage statuses and each document's latest version.
+_PROGRESS = text(
+    """
+    SELECT p.current_stage,
+           (SELECT json_agg(json_build_object(
+                       'stage', s.stage, 'status', s.status,
+                       'started_at', s.started_at, 'completed_at', s.completed_at)
+                   ORDER BY array_position(ARRAY['idea', 'specs', 'architecture', 'plan'],
+                                           s.stage::text))
+              FROM project_stage s WHERE s.project_id = p.id) AS stages,
+           (SELECT json_agg(json_build_object(
+                       'document_type', d.document_type, 'active_version', d.version,
+                       'updated_at', d.created_at))
+              FROM (SELECT DISTINCT ON (document_type) document_type, version, created_at
+                      FROM document_version WHERE project_id = p.id
+                     ORDER BY document_type, version DESC) d) AS documents
+      FROM project p
+     WHERE p.id = :project_id
+    """
+)
+
+
+async def progress_snapshot(
+    session: AsyncSession, project_id: AccessibleProjectID
+) -> Row[tuple[str, list[dict[str, object]] | None, list[dict[str, object]] | None]]:
+    result = await session.execute(_PROGRESS, {"project_id": project_id})
+    return result.one()

@@ -13,6 +13,7 @@ from app.projects.schemas import (
     MemberRead,
     MemberUpdate,
     ProjectCreate,
+    ProjectProgress,
     ProjectRead,
     ProjectUpdate,
 )
@@ -104,3 +105,9 @@ async def remove_member(user_id: UUID, context: MemberRemoval, session: SessionD
     """Owners remove anyone; any member may leave. The last owner can do neither."""
     await project_service.remove_member(session, context, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{project_id}/progress", response_model=ProjectProgress, responses=_SCOPED)
+async def get_progress(context: ProjectViewer, session: SessionDep) -> ProjectProgress:
+    """Stage statuses and each document's active version, from one query."""
+    return await project_service.progress(session, context)

@@ -3,7 +3,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
-from app.projects.models import ProjectRole
+from app.documents.constants import DocumentType
+from app.documents.schemas import DocumentStatus
+from app.projects.models import ProjectRole, StageStatus
 
 
 class ProjectCreate(BaseModel):
@@ -28,6 +30,7 @@ class ProjectRead(BaseModel):
     description: str | None
     language: str | None = Field(description="ISO 639-1 code, fixed by the first message.")
     role: ProjectRole = Field(description="The caller's role in this project.")
+    current_stage: DocumentType
     created_at: datetime
     updated_at: datetime
 
@@ -47,3 +50,18 @@ class MemberRead(BaseModel):
     name: str | None
     role: ProjectRole
     created_at: datetime
+
+
+class StageRead(BaseModel):
+    stage: DocumentType
+    status: StageStatus
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+class ProjectProgress(BaseModel):
+    """A snapshot to load before subscribing to the project's events."""
+
+    current_stage: DocumentType
+    stages: list[StageRead]
+    documents: list[DocumentStatus]

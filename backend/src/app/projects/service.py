@@ -5,6 +5,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.redis import project_key
+from app.documents.constants import STAGE_ORDER, DocumentType
+from app.documents.schemas import DocumentStatus
 from app.projects import repository as project_repository
 from app.projects.dependencies import ProjectContext
 from app.projects.exceptions import (
@@ -18,8 +20,10 @@ from app.projects.schemas import (
     MemberRead,
     MemberUpdate,
     ProjectCreate,
+    ProjectProgress,
     ProjectRead,
     ProjectUpdate,
+    StageRead,
 )
 from app.users import service as user_service
 
@@ -33,6 +37,7 @@ def _read(project: Project, role: ProjectRole | str) -> ProjectRead:
         description=project.description,
         language=project.language,
         role=ProjectRole(role),
+        current_stage=DocumentType(project.current_stage),
         created_at=project.created_at,
         updated_at=project.updated_at,
     )
@@ -152,3 +157,20 @@ async def _existing_member(
 async def _keep_an_owner(session: AsyncSession, context: ProjectContext) -> None:
     if await project_repository.lock_owner_count(session, context.project_id) <= 1:
         raise LastOwnerError
+
+
+async def progress(session: AsyncSession, context: ProjectContext) -> ProjectProgress:
+    current_stage, stages, documents = await project_repository.progress_snapshot(
+        session, context.project_id
+    )
+    written = {item["document_type"]: item for item in documents or []}
+    return ProjectProgress(
+        current_stage=DocumentType(current_stage),
+        stages=[StageRead.model_validate(item) for item in stages or []],
+        documents=[
+            DocumentStatus.model_validate(written[document_type])
+            if document_type in written
+            else DocumentStatus(document_type=document_type, active_version=None, updated_at=None)
+            for document_type in STAGE_ORDER
+        ],
+    )

@@ -1,0 +1,73 @@
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.documents.constants import DocumentType
+from app.documents.models import DocumentVersion
+from app.projects.repository import AccessibleProjectID
+
+
+async def latest(
+    session: AsyncSession, project_id: AccessibleProjectID, document_type: DocumentType
+) -> DocumentVersion | None:
+    result = await session.execute(
+        select(DocumentVersion)
+        .where(
+            DocumentVersion.project_id == project_id,
+            DocumentVersion.document_type == document_type,
+        )
+        .order_by(DocumentVersion.version.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_version(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    version: int,
+) -> DocumentVersion | None:
+    result = await session.execute(
+        select(DocumentVersion).where(
+            DocumentVersion.project_id == project_id,
+            DocumentVersion.document_type == document_type,
+            DocumentVersion.version == version,
+        )
+    )
+    return result.scalar_one_or_none()
+
+
+async def list_versions(
+    session: AsyncSession, project_id: AccessibleProjectID, document_type: DocumentType
+) -> list[DocumentVersion]:
+    result = await session.execute(
+        select(DocumentVersion)
+        .where(
+            DocumentVersion.project_id == project_id,
+            DocumentVersion.document_type == document_type,
+        )
+        .order_by(DocumentVersion.version.desc())
+    )
+    return list(result.scalars())
+
+
+async def latest_of_each(
+    session: AsyncSession, project_id: AccessibleProjectID
+) -> list[DocumentVersion]:
+    result = await session.execute(
+        select(DocumentVersion)
+        .where(DocumentVersion.project_id == project_id)
+        .distinct(DocumentVersion.document_type)
+        .order_by(DocumentVersion.document_type, DocumentVersion.version.desc())
+    )
+    return list(result.scalars())
+
+
+async def add(
+    session: AsyncSession, project_id: AccessibleProjectID, version: DocumentVersion
+) -> None:
+    if version.project_id != project_id:
+        raise ValueError("a document version must be added under its own project")
+    session.add(version)
+    await session.flush()
+    await session.refresh(version)

@@ -1,0 +1,118 @@
+"""The sections each document is expected to have, defined here and nowhere else.
+
+Documents are written in the project's language, so a heading's text says nothing reliable
+about which section it opens. Each expected section therefore has a stable key, and the
+document carries an invisible marker right under the section's heading:
+``<!-- section:<key> -->``. The marker is an HTML comment, so the preview (which strips
+comments) and any Markdown viewer hide it.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from app.documents.constants import DocumentType
+
+SECTION_KEY_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
+
+# Tolerant on purpose: models and people add spaces or change the case of the word "section"
+# when they write the marker by hand; the key itself is normalised to lower case.
+_MARKER = re.compile(r"<!--\s*section\s*:\s*([A-Za-z0-9_]+)\s*-->", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    """One expected section: a stable key and an English title for prompts and reports."""
+
+    key: str
+    title: str
+
+
+# Grouped by the expert who owns the section (see the stage table of the product brief), so
+# that every expert has sections to write and the PM knows whom to ask for a missing one.
+REQUIRED_SECTIONS: Mapping[DocumentType, tuple[SectionSpec, ...]] = MappingProxyType(
+    {
+        DocumentType.IDEA: (
+            # Product Manager: version 1 is the user's raw idea, restructured.
+            SectionSpec("summary", "Summary"),
+            # Business Analyst
+            SectionSpec("problem", "Problem"),
+            SectionSpec("audience", "Target audience"),
+            SectionSpec("goals_kpis", "Goals and KPIs"),
+            SectionSpec("monetisation", "Monetisation"),
+            # Venture Expert
+            SectionSpec("market", "Market and competition"),
+            SectionSpec("scale_potential", "Scale potential"),
+            SectionSpec("investability", "Investability"),
+            # TRIZ Expert
+            SectionSpec("contradictions", "Contradictions and inventive principles"),
+            SectionSpec("non_obvious_solutions", "Non-obvious solutions"),
+            # Design Thinker
+            SectionSpec("user_needs", "User needs and empathy"),
+            SectionSpec("user_journeys", "User journeys"),
+            SectionSpec("ux_principles", "UX principles"),
+            # System Analyst
+            SectionSpec("system_context", "System context and relationships"),
+            SectionSpec("dependencies_risks", "Hidden dependencies and critical points"),
+        ),
+        DocumentType.SPECS: (
+            # Engineering Standards
+            SectionSpec("coding_standards", "Coding standards"),
+            SectionSpec("code_review", "Code review"),
+            SectionSpec("definition_of_done", "Definition of Done"),
+            # QA Expert
+            SectionSpec("test_strategy", "Test strategy"),
+            SectionSpec("test_levels", "Test levels"),
+            SectionSpec("coverage", "Coverage targets"),
+            # Security Expert
+            SectionSpec("security_requirements", "Security requirements"),
+            SectionSpec("security_audit", "Security audit"),
+            SectionSpec("data_protection", "Data protection"),
+        ),
+        DocumentType.ARCHITECTURE: (
+            # Solution Architect
+            SectionSpec("stack", "Technology stack"),
+            SectionSpec("patterns", "Architectural patterns"),
+            SectionSpec("components", "Components"),
+            SectionSpec("integrations", "Integrations"),
+            SectionSpec("trade_offs", "Trade-offs and decisions"),
+            # DevOps Expert
+            SectionSpec("infrastructure", "Infrastructure"),
+            SectionSpec("ci_cd", "CI/CD"),
+            SectionSpec("monitoring", "Monitoring and observability"),
+            SectionSpec("deployment", "Deployment"),
+            # Performance Expert
+            SectionSpec("scalability", "Scalability"),
+            SectionSpec("bottlenecks", "Bottlenecks"),
+            SectionSpec("optimisation", "Performance optimisation"),
+        ),
+        DocumentType.PLAN: (
+            # Project Planner
+            SectionSpec("phases", "Phases"),
+            SectionSpec("tasks", "Tasks"),
+            SectionSpec("milestones", "Milestones"),
+            SectionSpec("acceptance_criteria", "Acceptance criteria"),
+            # Scrum Master
+            SectionSpec("sprints", "Sprints"),
+            SectionSpec("ceremonies", "Ceremonies"),
+            SectionSpec("velocity", "Velocity and capacity"),
+            # Risk Manager
+            SectionSpec("risks", "Risks"),
+            SectionSpec("mitigations", "Mitigations"),
+            SectionSpec("dependencies", "Dependencies"),
+        ),
+    }
+)
+
+
+def section_marker(key: str) -> str:
+    """The marker that goes on the line right under the heading of section ``key``."""
+    if SECTION_KEY_PATTERN.fullmatch(key) is None:
+        raise ValueError(f"not a section key: {key!r}")
+    return f"<!-- section:{key} -->"
+
+
+def present_section_keys(markdown: str) -> set[str]:
+    """Every section key marked in ``markdown``, known to the checklist or not."""
+    return {match.group(1).lower() for match in _MARKER.finditer(markdown)}

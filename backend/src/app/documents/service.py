@@ -1,0 +1,224 @@
+"""Versioned documents: linear, immutable versions; the latest is the active one."""
+
+import asyncio
+from collections.abc import Sequence
+from uuid import UUID
+
+from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.redis import project_key
+from app.documents import repository as document_repository
+from app.documents.constants import STAGE_ORDER, DocumentType
+from app.documents.diffing import DocumentDiff, diff_documents
+from app.documents.exceptions import (
+    DocumentNotFoundError,
+    VersionConflictError,
+    VersionNotFoundError,
+)
+from app.documents.models import DocumentVersion
+from app.documents.quality import QualityReport, assess_quality
+from app.documents.rendering import render_preview
+from app.documents.schemas import DocumentStatus, DocumentVersionRead, VersionSummary
+from app.projects.repository import AccessibleProjectID
+
+# Versions never change, so a rendered preview stays valid for as long as we keep it.
+_PREVIEW_TTL_SECONDS = 24 * 3600
+
+
+async def append_version(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    *,
+    expected_version: int,
+    content: str,
+    reason: str,
+    author_user_id: UUID | None = None,
+    author_agent: str | None = None,
+    source_message_ids: Sequence[UUID] = (),
+) -> DocumentVersionRead:
+    """Add the next version on top of ``expected_version`` (0: the document's first).
+
+    Two writers starting from the same version cannot both succeed: the unique constraint on
+    (project, type, version) lets exactly one insert win, and the other gets a conflict.
+    """
+    current = await document_repository.latest(session, project_id, document_type)
+    current_number = current.version if current is not None else 0
+    if expected_version != current_number:
+        raise VersionConflictError(
+            f"The {document_type} document is at version {current_number}, "
+            f"not {expected_version}; reload it and apply your change again.",
+            details={"current_version": current_number},
+        )
+    version = DocumentVersion(
+        project_id=project_id,
+        document_type=document_type,
+        version=current_number + 1,
+        content=content,
+        reason=reason,
+        author_user_id=author_user_id,
+        author_agent=author_agent,
+        source_message_ids=list(source_message_ids),
+        parent_version=current_number or None,
+    )
+    try:
+        async with session.begin_nested():
+            await document_repository.add(session, project_id, version)
+    except IntegrityError as error:
+        raise VersionConflictError(
+            f"Another change to the {document_type} document was saved first; reload it.",
+            details={"current_version": current_number + 1},
+        ) from error
+    return DocumentVersionRead.model_validate(version)
+
+
+async def active(
+    session: AsyncSession, project_id: AccessibleProjectID, document_type: DocumentType
+) -> DocumentVersionRead:
+    current = await document_repository.latest(session, project_id, document_type)
+    if current is None:
+        raise DocumentNotFoundError(f"The {document_type} document has not been written yet.")
+    return DocumentVersionRead.model_validate(current)
+
+
+async def version(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    number: int,
+) -> DocumentVersionRead:
+    found = await document_repository.get_version(session, project_id, document_type, number)
+    if found is None:
+        raise VersionNotFoundError(f"The {document_type} document has no version {number}.")
+    return DocumentVersionRead.model_validate(found)
+
+
+async def versions(
+    session: AsyncSession, project_id: AccessibleProjectID, document_type: DocumentType
+) -> list[VersionSummary]:
+    rows = await document_repository.list_versions(session, project_id, document_type)
+    return [VersionSummary.model_validate(row) for row in rows]
+
+
+async def statuses(session: AsyncSession, project_id: AccessibleProjectID) -> list[DocumentStatus]:
+    latest = {
+        row.document_type: row
+        for row in await document_repository.latest_of_each(session, project_id)
+    }
+    return [
+        DocumentStatus(
+            document_type=document_type,
+            active_version=latest[document_type].version if document_type in latest else None,
+            updated_at=latest[document_type].created_at if document_type in latest else None,
+        )
+        for document_type in STAGE_ORDER
+    ]
+
+
+async def edit(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    *,
+    expected_version: int,
+    content: str,
+    reason: str,
+    user_id: UUID,
+) -> DocumentVersionRead:
+    await active(session, project_id, document_type)
+    return await append_version(
+        session,
+        project_id,
+        document_type,
+        expected_version=expected_version,
+        content=content,
+        reason=reason,
+        author_user_id=user_id,
+    )
+
+
+async def rollback(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    *,
+    to_version: int,
+    expected_version: int | None,
+    reason: str | None,
+    user_id: UUID,
+) -> DocumentVersionRead:
+    """A new version with an earlier version's content: history stays linear."""
+    current = await active(session, project_id, document_type)
+    target = await version(session, project_id, document_type, to_version)
+    note = f"rollback to version {to_version}" + (f": {reason}" if reason else "")
+    return await append_version(
+        session,
+        project_id,
+        document_type,
+        expected_version=current.version if expected_version is None else expected_version,
+        content=target.content,
+        reason=note,
+        author_user_id=user_id,
+    )
+
+
+async def diff(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    *,
+    from_version: int,
+    to_version: int,
+) -> DocumentDiff:
+    old = await version(session, project_id, document_type, from_version)
+    new = await version(session, project_id, document_type, to_version)
+    return await asyncio.to_thread(
+        diff_documents,
+        old.content,
+        new.content,
+        from_label=f"{document_type} v{from_version}",
+        to_label=f"{document_type} v{to_version}",
+    )
+
+
+async def preview(
+    session: AsyncSession,
+    redis: "Redis",
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    number: int | None,
+) -> str:
+    document = await _chosen(session, project_id, document_type, number)
+    key = project_key(project_id, "doc", document_type, f"v{document.version}", "preview")
+    cached = await redis.get(key)
+    if isinstance(cached, bytes):
+        return cached.decode()
+    html: str = await asyncio.to_thread(render_preview, document.content)
+    await redis.set(key, html.encode(), ex=_PREVIEW_TTL_SECONDS)
+    return html
+
+
+async def quality(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    number: int | None,
+    language: str | None,
+) -> QualityReport:
+    document = await _chosen(session, project_id, document_type, number)
+    return await asyncio.to_thread(
+        assess_quality, document.content, document_type=document_type, language=language
+    )
+
+
+async def _chosen(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    number: int | None,
+) -> DocumentVersionRead:
+    if number is None:
+        return await active(session, project_id, document_type)
+    return await version(session, project_id, document_type, number)

@@ -1,0 +1,64 @@
+"""A query on a project-owned table must take the id only the access guard hands out."""
+
+import inspect
+import typing
+from types import ModuleType
+
+import pytest
+
+from app.documents import repository as document_repository
+from app.messages import repository as message_repository
+from app.projects import repository as project_repository
+from app.projects.repository import AccessibleProjectID
+
+PROJECT_OWNED_MODELS = (
+    "ProjectMember",
+    "ProjectStage",
+    "DocumentVersion",
+    "Message",
+    "project_stage",
+    "document_version",
+)
+# The guard's own lookup, the caller's project list and project creation come before any
+# project id has been checked; nothing else may.
+UNSCOPED_ON_PURPOSE = {
+    "get_membership",
+    "list_for_user",
+    "add_project",
+}
+
+
+def _functions(module: ModuleType) -> list[tuple[str, typing.Any]]:
+    return [
+        (name, function)
+        for name, function in inspect.getmembers(module, inspect.iscoroutinefunction)
+        if function.__module__ == module.__name__
+    ]
+
+
+@pytest.mark.parametrize(
+    "module",
+    [project_repository, message_repository, document_repository],
+    ids=lambda m: m.__name__,
+)
+def test_project_owned_queries_require_an_accessible_project_id(module: ModuleType) -> None:
+    unscoped = []
+    for name, function in _functions(module):
+        source = inspect.getsource(function)
+        if name in UNSCOPED_ON_PURPOSE or not any(
+            model in source for model in PROJECT_OWNED_MODELS
+        ):
+            continue
+        hints = typing.get_type_hints(function)
+        if hints.get("project_id") is not AccessibleProjectID:
+            unscoped.append(name)
+    assert unscoped == []
+
+
+def test_the_scan_sees_the_repositories() -> None:
+    names = {
+        name
+        for module in (message_repository, document_repository)
+        for name, _ in _functions(module)
+    }
+    assert {"add", "latest", "older_than", "newer_than"} <= names
