@@ -123,9 +123,10 @@ def serve(
                 from app.main import create_app
 
                 endpoints = Endpoints.assemble(settings, database=database, redis=redis)
+                app = create_app(settings, endpoints)
                 _print_serve_summary(settings, endpoints, host, port)
                 config = uvicorn.Config(
-                    create_app(settings, endpoints),
+                    app,
                     host=host,
                     port=port,
                     log_config=None,

@@ -16,6 +16,7 @@ from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
 from app.documents.router import router as documents_router
 from app.health.router import router as health_router
+from app.llm.routing import resolve_routes
 from app.messages.router import router as messages_router
 from app.projects.router import router as projects_router
 
@@ -24,14 +25,22 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     configure_tracing()
+    # Checked here, before serving, so a bad JEEX_LLM_AGENT_MODELS stops start-up by name.
+    llm_routes = resolve_routes(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Imported here: the model SDKs take seconds to import, which every CLI command that
+        # never calls a model (and a serve that fails its database check) would pay.
+        from app.llm.service import LLMGateway
+
         resources = Resources.open(settings, endpoints)
         app.state.resources = resources
+        app.state.llm_gateway = LLMGateway(settings, resources.redis, routes=llm_routes)
         try:
             yield
         finally:
+            await app.state.llm_gateway.aclose()
             await resources.close()
 
     app = FastAPI(

@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
+import httpx2
 import pytest
 
 from app.auth.login import link_identity
@@ -29,15 +29,16 @@ def _settings(tmp_path: Path) -> object:
     )
 
 
-def _answering(routes: dict[str, object]) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
+def _answering(routes: dict[str, object]) -> httpx2.MockTransport:
+    # Authlib's clients run on httpx2 (see pyproject), so the double speaks its transport API.
+    def handle(request: httpx2.Request) -> httpx2.Response:
         assert request.headers["authorization"] == "Bearer provider-token"
         body = routes.get(request.url.path)
         if body is None:
-            return httpx.Response(404)
-        return httpx.Response(200, content=json.dumps(body).encode())
+            return httpx2.Response(404)
+        return httpx2.Response(200, content=json.dumps(body).encode())
 
-    return httpx.MockTransport(handle)
+    return httpx2.MockTransport(handle)
 
 
 async def test_github_identity_uses_the_verified_primary_email(tmp_path: Path) -> None:
@@ -113,3 +114,25 @@ async def test_an_unverified_email_never_links_to_an_existing_account(
     assert intruder != existing
     assert owner == existing
     assert again == existing
+
+
+async def test_an_unreachable_provider_is_a_clean_login_failure(
+    client: object, resources: Resources, tmp_path: Path, endpoints: object
+) -> None:
+    from tests.conftest import client_for
+
+    settings = make_settings(
+        tmp_path,
+        public_url="https://test",
+        auth_oidc_providers={
+            "down": {
+                "discovery_url": "http://127.0.0.1:9/.well-known/openid-configuration",
+                "client_id": "c",
+                "client_secret": "s",
+            }
+        },
+    )
+    async with client_for(settings, endpoints) as (http, _):  # type: ignore[arg-type]
+        response = await http.get("/api/v1/auth/login/down")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "login_failed"

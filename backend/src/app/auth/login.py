@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from uuid import UUID
 
 import httpx
+import httpx2
 from authlib.common.errors import AuthlibBaseError
 from joserfc.errors import JoseError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,7 +77,7 @@ async def start_login(resources: Resources, provider_name: str, return_to: str) 
     redirect_uri = str(public_url).rstrip("/") + CALLBACK_PATH.format(provider=provider.name)
     try:
         authorization = await provider.client.create_authorization_url(redirect_uri)
-    except (httpx.HTTPError, AuthlibBaseError) as error:
+    except (httpx.HTTPError, httpx2.HTTPError, AuthlibBaseError) as error:
         raise LoginFailedError("The sign-in provider could not be reached.") from error
     browser_secret = secrets.token_urlsafe(32)
     state = LoginState(
@@ -126,7 +127,14 @@ async def finish_login(
             redirect_uri=login.redirect_uri, code=code, code_verifier=login.code_verifier
         )
         identity = await identity_from_token(provider, token, login.nonce)
-    except (httpx.HTTPError, AuthlibBaseError, JoseError, KeyError, ValueError) as error:
+    except (
+        httpx.HTTPError,
+        httpx2.HTTPError,
+        AuthlibBaseError,
+        JoseError,
+        KeyError,
+        ValueError,
+    ) as error:
         # The provider's own words may carry request details; the client gets ours.
         raise LoginFailedError("The sign-in provider did not confirm this sign-in.") from error
     user_id = await link_identity(session, identity)

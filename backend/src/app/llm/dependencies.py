@@ -1,0 +1,13 @@
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.llm.service import LLMGateway
+
+
+def get_llm_gateway(request: Request) -> LLMGateway:
+    gateway: LLMGateway = request.app.state.llm_gateway
+    return gateway
+
+
+LLMGatewayDep = Annotated[LLMGateway, Depends(get_llm_gateway)]

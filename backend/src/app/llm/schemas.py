@@ -1,0 +1,55 @@
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.config import LLMProvider
+from app.llm.constants import AgentName
+
+OutputT = TypeVar("OutputT")
+
+DeltaCallback = Callable[[str], Awaitable[None]]
+"""Receives each piece of streamed text as it arrives."""
+
+
+class LLMCall(BaseModel):
+    """One model call on behalf of a user, inside a project."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent: AgentName
+    project_id: UUID
+    user_id: UUID
+    instructions: str = Field(min_length=1, description="The agent's system instructions.")
+    prompt: str = Field(min_length=1, description="What the agent is asked this time.")
+
+
+class LLMUsage(BaseModel):
+    """What one call cost and how it went; the conversation engine stores it per execution."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agent: AgentName
+    provider: LLMProvider
+    model: str
+    input_tokens: int = Field(ge=0)
+    output_tokens: int = Field(ge=0)
+    requests: int = Field(ge=0, description="Model requests made, validation retries included.")
+    retries: int = Field(ge=0, description="Requests repeated after 429, 5xx, timeouts, resets.")
+    output_retries: int = Field(ge=0, description="Outputs sent back for failing validation.")
+    latency_ms: float = Field(ge=0)
+    streamed: bool
+    started_at: datetime
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class LLMResult(Generic[OutputT]):
+    output: OutputT
+    usage: LLMUsage

@@ -1,0 +1,246 @@
+"""The gateway agents call: typed outputs or streamed text, with limits, retries and a usage record.
+
+A call goes: resolve the agent's model (or fail with ``llm_not_configured``) → refuse at once if
+that model's circuit is open → take a concurrency slot and a budget reservation in Redis (or
+fail before anything is sent) → run pydantic-ai with the resilient model → settle the budget to
+the tokens really used, whatever the outcome.
+"""
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx2
+import structlog
+from opentelemetry.trace import TracerProvider
+from pydantic_ai import Agent, NativeOutput, PromptedOutput, ToolOutput
+from pydantic_ai.capabilities import Instrumentation
+from pydantic_ai.exceptions import AgentRunError
+from pydantic_ai.models import Model
+from pydantic_ai.models.instrumented import InstrumentationSettings
+from pydantic_ai.output import OutputSpec
+from pydantic_ai.usage import RunUsage, UsageLimits
+from redis.asyncio import Redis
+
+from app.core.config import LLMOutputMode, Settings
+from app.llm.breaker import CircuitBreaker
+from app.llm.constants import AgentName
+from app.llm.errors import translate
+from app.llm.exceptions import LLMError
+from app.llm.limits import CallLimits, LimitPolicy
+from app.llm.providers import build_model, build_provider, create_http_client
+from app.llm.resilience import CallStats, ResilientModel, RetryPolicy
+from app.llm.routing import ModelRoute, ModelRoutes, resolve_routes
+from app.llm.schemas import DeltaCallback, LLMCall, LLMResult, LLMUsage, OutputT
+
+logger = structlog.get_logger(__name__)
+
+
+@dataclass(slots=True)
+class _Run:
+    """The bookkeeping of one call while it runs."""
+
+    call: LLMCall
+    route: ModelRoute
+    model: ResilientModel
+    stats: CallStats
+    usage: RunUsage = field(default_factory=RunUsage)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: float = field(default_factory=time.perf_counter)
+    streamed: bool = False
+    stream_started: bool = False
+
+
+class LLMGateway:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: "Redis",
+        *,
+        routes: ModelRoutes,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        self._settings = settings
+        self._routes = routes
+        self._policy = RetryPolicy.from_settings(settings)
+        self._limits = CallLimits(
+            redis,
+            LimitPolicy(
+                project_token_budget=settings.llm_project_token_budget,
+                call_token_reservation=settings.llm_call_token_limit,
+                user_concurrency=settings.llm_user_concurrency,
+                lease_seconds=settings.llm_lease_seconds,
+            ),
+        )
+        # Prompts and outputs enter spans only when the debug setting asks for them.
+        self._instrumentation = InstrumentationSettings(
+            tracer_provider=tracer_provider,
+            include_content=settings.llm_debug_content,
+            include_binary_content=settings.llm_debug_content,
+            include_model_request_parameters=settings.llm_debug_content,
+        )
+        self._http_client: httpx2.AsyncClient | None = None
+        self._models: dict[ModelRoute, Model] = {}
+        self._breakers: dict[ModelRoute, CircuitBreaker] = {}
+        self._agents: dict[AgentName, Agent[None, str]] = {}
+        if self._routes.configured:
+            self._connect()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, redis: "Redis", *, tracer_provider: TracerProvider | None = None
+    ) -> "LLMGateway":
+        """The gateway of the settings; ``tracer_provider`` defaults to the global one."""
+        return cls(
+            settings, redis, routes=resolve_routes(settings), tracer_provider=tracer_provider
+        )
+
+    def _connect(self) -> None:
+        self._http_client = create_http_client(self._settings)
+        provider = build_provider(self._settings, self._http_client)
+        for route in self._routes.all():
+            self._models[route] = build_model(route, provider)
+            self._breakers[route] = CircuitBreaker(
+                route,
+                failure_threshold=self._settings.llm_breaker_failure_threshold,
+                reset_seconds=self._settings.llm_breaker_reset_seconds,
+            )
+
+    @property
+    def configured(self) -> bool:
+        return self._routes.configured
+
+    @property
+    def limits(self) -> CallLimits:
+        return self._limits
+
+    def breaker(self, agent: AgentName) -> CircuitBreaker:
+        return self._breakers[self._routes.for_agent(agent)]
+
+    async def aclose(self) -> None:
+        if self._http_client is not None:
+            await self._http_client.aclose()
+
+    # --- calls --------------------------------------------------------------------------
+
+    async def generate(self, call: LLMCall, output_type: type[OutputT]) -> LLMResult[OutputT]:
+        """One answer of ``output_type``, validated; invalid answers go back with the errors."""
+        async with self._running(call) as run:
+            result = await self._agent(call.agent).run(
+                call.prompt,
+                output_type=self._output_spec(output_type),
+                **self._run_options(run),
+            )
+            output: OutputT = result.output
+        return LLMResult(output=output, usage=self._usage_record(run))
+
+    async def stream_text(self, call: LLMCall, on_delta: DeltaCallback) -> LLMResult[str]:
+        """Free text, handed to ``on_delta`` piece by piece as the model writes it."""
+        async with self._running(call) as run:
+            run.streamed = True
+            agent = self._agent(call.agent)
+            async with agent.run_stream(call.prompt, **self._run_options(run)) as stream:
+                async for delta in stream.stream_text(delta=True, debounce_by=None):
+                    run.stream_started = True
+                    await on_delta(delta)
+                output = await stream.get_output()
+        return LLMResult(output=output, usage=self._usage_record(run))
+
+    @asynccontextmanager
+    async def _running(self, call: LLMCall) -> AsyncIterator[_Run]:
+        route = self._routes.for_agent(call.agent)
+        breaker = self._breakers[route]
+        # Refuse before touching Redis; the model wrapper makes the binding decision per request.
+        breaker.check()
+        stats = CallStats()
+        run = _Run(
+            call=call,
+            route=route,
+            model=ResilientModel(
+                self._models[route], breaker=breaker, policy=self._policy, stats=stats
+            ),
+            stats=stats,
+        )
+        async with self._limits.admit(
+            project_id=call.project_id, user_id=call.user_id, spent=lambda: run.usage.total_tokens
+        ):
+            try:
+                yield run
+            except AgentRunError as error:
+                failure = translate(
+                    error,
+                    route,
+                    stream_started=run.stream_started,
+                    call_token_limit=self._settings.llm_call_token_limit,
+                )
+                failure.usage = self._usage_record(run)
+                raise failure from error
+            except LLMError as error:  # the circuit opened while the run was going
+                error.usage = self._usage_record(run)
+                raise
+            finally:
+                self._log(run)
+
+    def _run_options(self, run: _Run) -> dict[str, Any]:
+        return {
+            "model": run.model,
+            "instructions": run.call.instructions,
+            "usage": run.usage,
+            "usage_limits": UsageLimits(total_tokens_limit=self._settings.llm_call_token_limit),
+            "retries": {"output": self._settings.llm_output_retries},
+        }
+
+    def _agent(self, name: AgentName) -> Agent[None, str]:
+        agent = self._agents.get(name)
+        if agent is None:
+            agent = Agent(
+                name=name.value,
+                capabilities=[Instrumentation(settings=self._instrumentation)],
+            )
+            self._agents[name] = agent
+        return agent
+
+    def _output_spec(self, output_type: type[OutputT]) -> OutputSpec[OutputT]:
+        if output_type is str:
+            return output_type
+        mode = self._settings.llm_output_mode
+        if mode is LLMOutputMode.NATIVE:
+            return NativeOutput(output_type)
+        if mode is LLMOutputMode.PROMPTED:
+            return PromptedOutput(output_type)
+        return ToolOutput(output_type)
+
+    def _usage_record(self, run: _Run) -> LLMUsage:
+        usage = run.usage
+        return LLMUsage(
+            agent=run.call.agent,
+            provider=run.route.provider,
+            model=run.route.model_name,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            requests=usage.requests,
+            retries=run.stats.retries,
+            # No function tools are offered, so every request after the first answers a
+            # validation failure.
+            output_retries=max(0, usage.requests - 1),
+            latency_ms=(time.perf_counter() - run.started) * 1000,
+            streamed=run.streamed,
+            started_at=run.started_at,
+        )
+
+    def _log(self, run: _Run) -> None:
+        # Sizes and timings only: prompts and outputs never go to the log.
+        logger.info(
+            "llm_call",
+            agent=run.call.agent.value,
+            project_id=str(run.call.project_id),
+            model=run.route.model_name,
+            input_tokens=run.usage.input_tokens,
+            output_tokens=run.usage.output_tokens,
+            requests=run.usage.requests,
+            retries=run.stats.retries,
+            latency_ms=round((time.perf_counter() - run.started) * 1000, 1),
+        )
