@@ -293,8 +293,42 @@ async def _create_token(
 
 @cli.command()
 def worker() -> None:
-    """Run a worker that executes queued agent runs and exports."""
-    raise _fail("the job worker is not implemented yet (conversation engine issue)")
+    """Run a job worker on its own, beside `serve` replicas (parts configured by URL)."""
+    _stop_on_sigterm()
+
+    def step() -> None:
+        settings = _settings()
+        endpoints = Endpoints.from_settings(settings)
+        _run(_run_worker(settings, endpoints))
+
+    try:
+        _run_cli_step(step)
+    except KeyboardInterrupt:
+        errors.print("stopped")
+
+
+async def _run_worker(settings: Settings, endpoints: Endpoints) -> None:
+    from app.conversation.worker import create_queue, create_worker
+    from app.core.resources import Resources
+    from app.llm.routing import resolve_routes
+    from app.llm.service import LLMGateway
+
+    await prepare_database(
+        settings, endpoints.database_url, embedded=False, schema=SchemaPolicy.REQUIRE_HEAD
+    )
+    resources = Resources.open(settings, endpoints)
+    gateway = LLMGateway(settings, resources.redis, routes=resolve_routes(settings))
+    queue = create_queue(endpoints.redis_url)
+    await queue.connect()
+    job_worker = create_worker(queue, resources, gateway)
+    errors.print("worker running; Ctrl-C or SIGTERM stops it", highlight=False)
+    try:
+        await job_worker.start()
+    finally:
+        await job_worker.stop()
+        await queue.disconnect()
+        await gateway.aclose()
+        await resources.close()
 
 
 def main() -> None:

@@ -1,5 +1,7 @@
 """The FastAPI application."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -7,6 +9,8 @@ from fastapi import FastAPI
 
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
+from app.conversation.router import router as conversation_router
+from app.conversation.worker import create_queue, create_worker
 from app.core.config import Settings, load_settings
 from app.core.errors import ErrorResponse, install_error_handlers
 from app.core.infrastructure import Endpoints
@@ -36,11 +40,22 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
 
         resources = Resources.open(settings, endpoints)
         app.state.resources = resources
-        app.state.llm_gateway = LLMGateway(settings, resources.redis, routes=llm_routes)
+        gateway = LLMGateway(settings, resources.redis, routes=llm_routes)
+        app.state.llm_gateway = gateway
+        queue = create_queue(endpoints.redis_url)
+        await queue.connect()
+        app.state.run_queue = queue
+        worker = create_worker(queue, resources, gateway) if settings.worker_in_process else None
+        worker_task = asyncio.create_task(worker.start()) if worker is not None else None
         try:
             yield
         finally:
-            await app.state.llm_gateway.aclose()
+            if worker is not None and worker_task is not None:
+                await worker.stop()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker_task
+            await queue.disconnect()
+            await gateway.aclose()
             await resources.close()
 
     app = FastAPI(
@@ -60,6 +75,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         auth_router,
         projects_router,
         messages_router,
+        conversation_router,
         documents_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -1,6 +1,7 @@
 """Every ORM model, imported in one place so Alembic sees all tables and imports never cycle."""
 
 from app.auth.models import PersonalAccessToken, RefreshToken, UserIdentity
+from app.conversation.models import AgentExecution, ConversationState
 from app.core.db import Base
 from app.documents.models import DocumentVersion
 from app.messages.models import Message
@@ -8,7 +9,9 @@ from app.projects.models import Project, ProjectMember, ProjectStage
 from app.users.models import User
 
 __all__ = [
+    "AgentExecution",
     "Base",
+    "ConversationState",
     "DocumentVersion",
     "Message",
     "PersonalAccessToken",

@@ -48,10 +48,11 @@ def test_invalid_email_is_refused_without_a_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_unfinished_commands_fail_loudly(tmp_path: Path) -> None:
+def test_a_separate_worker_needs_every_part_by_url(tmp_path: Path) -> None:
     result = run_cli("worker", env=cli_env(tmp_path))
     assert result.returncode == 1
-    assert "not implemented yet" in result.stderr
+    for variable in ("JEEX_DATABASE_URL", "JEEX_REDIS_URL", "JEEX_QDRANT_URL"):
+        assert variable in result.stderr
     assert result.stdout == ""
 
 

@@ -9,6 +9,7 @@ output tool offered, a JSON-schema response format, a schema in the instructions
 import json
 import re
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -132,6 +133,25 @@ class TextReply:
 
 
 Reply = ToolReply | TextReply
+Responder = Callable[[dict[str, Any]], Reply | None]
+"""Chooses a reply from a request's content (see ScriptedLLMServer's ``responder``)."""
+
+
+def requested_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema of the structured output the request asks for, however it asks."""
+    tool = _output_tool(body)
+    if tool is not None:
+        parameters: dict[str, Any] = tool.get("parameters", {})
+        return parameters
+    return _response_format_schema(body) or _prompted_schema(body)
+
+
+def structured_reply(body: dict[str, Any], value: dict[str, Any]) -> Reply:
+    """``value`` as the structured output, in the form the request asked for it."""
+    tool = _output_tool(body)
+    if tool is not None:
+        return ToolReply(tool["name"], json.dumps(value, ensure_ascii=False))
+    return TextReply(json.dumps(value, ensure_ascii=False))
 
 
 def build_reply(body: dict[str, Any], script: Directive, *, faulty: bool) -> Reply:

@@ -26,6 +26,7 @@ from tests.llm_double.script import (
     Directive,
     Fault,
     Reply,
+    Responder,
     TextReply,
     ToolReply,
     build_reply,
@@ -79,7 +80,12 @@ class _State:
 class ScriptedLLMServer:
     """``async with ScriptedLLMServer() as server: ... server.base_url ...``"""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, responder: Responder | None = None
+    ) -> None:
+        # Decides a healthy reply from the request itself when a test needs real content
+        # (a conversation); returning None leaves the reply to the generic script.
+        self.responder = responder
         self._state = _State()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -167,7 +173,7 @@ class ScriptedLLMServer:
             early = await self._transport_fault(request, script, exchange)
             if early is not None:
                 return early
-        reply = build_reply(body, script, faulty=faulty)
+        reply = self._reply(body, script, faulty=faulty)
         exchange.output = reply.content if isinstance(reply, TextReply) else reply.arguments
         exchange.usage = (prompt_tokens(body), count_tokens(exchange.output))
         if exchange.streamed:
@@ -176,6 +182,13 @@ class ScriptedLLMServer:
                 media_type="text/event-stream",
             )
         return JSONResponse(_completion(body, reply, exchange.usage))
+
+    def _reply(self, body: dict[str, Any], script: Directive, *, faulty: bool) -> Reply:
+        if not faulty and self.responder is not None:
+            chosen = self.responder(body)
+            if chosen is not None:
+                return chosen
+        return build_reply(body, script, faulty=faulty)
 
     async def _transport_fault(
         self, request: Request, script: Directive, exchange: Exchange

@@ -179,6 +179,23 @@ class Settings(BaseSettings):
     rate_limit_user_per_window: int = Field(default=600, ge=1)
     rate_limit_project_per_window: int = Field(default=1200, ge=1)
 
+    conversation_max_turns_per_stage: int = Field(
+        default=8, ge=1, le=100, description="Expert turns after which a stage closes."
+    )
+    conversation_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="How long a run stays claimed without its worker's heartbeat.",
+    )
+    conversation_max_attempts: int = Field(default=3, ge=1, le=10)
+    worker_in_process: bool = Field(
+        default=True, description="Run the job worker inside `serve` (off: `jeex-idea worker`)."
+    )
+    worker_concurrency: int = Field(default=4, ge=1, le=256)
+    worker_job_timeout_seconds: int = Field(default=1800, ge=10)
+    worker_heartbeat_seconds: int = Field(default=30, ge=2, le=600)
+
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON

@@ -3,6 +3,7 @@
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import cast
 
 from sqlalchemy import text
 
@@ -31,7 +32,8 @@ async def check_readiness(resources: Resources) -> Readiness:
             await connection.execute(text("SELECT 1"))
 
     async def redis() -> None:
-        await resources.redis.ping()
+        # redis-py types ping() as "awaitable or not" for its sync and async clients alike.
+        await cast("Awaitable[bool]", resources.redis.ping())
 
     async def qdrant() -> None:
         await resources.qdrant.get_collections()

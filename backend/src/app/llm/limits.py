@@ -17,10 +17,10 @@ replicas with skewed clocks agree on lease expiry.
 
 import asyncio
 import math
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID, uuid4
 
 import structlog
@@ -202,5 +202,8 @@ class CallLimits:
 
     async def usage(self, project_id: UUID) -> int:
         """Tokens settled on the project so far."""
-        value = await self._redis.hget(budget_key(project_id), "used")
+        # redis-py types hget() as "awaitable or not" for its sync and async clients alike.
+        value = await cast(
+            "Awaitable[bytes | None]", self._redis.hget(budget_key(project_id), "used")
+        )
         return int(value) if value is not None else 0

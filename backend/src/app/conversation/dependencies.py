@@ -1,0 +1,12 @@
+from typing import Annotated
+
+from fastapi import Depends, Request
+from saq import Queue
+
+
+def get_run_queue(request: Request) -> Queue:
+    queue: Queue = request.app.state.run_queue
+    return queue
+
+
+RunQueueDep = Annotated[Queue, Depends(get_run_queue)]

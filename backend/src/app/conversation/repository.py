@@ -1,0 +1,125 @@
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import exists, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversation.models import AgentExecution, ConversationState, RunKind, RunStatus
+from app.projects.repository import AccessibleProjectID
+
+_OPEN = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+async def add_run(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    *,
+    kind: RunKind,
+    stage: str,
+    user_id: UUID,
+    message_id: UUID | None,
+) -> AgentExecution:
+    run = AgentExecution(
+        project_id=project_id, kind=kind, stage=stage, user_id=user_id, message_id=message_id
+    )
+    session.add(run)
+    await session.flush()
+    await session.refresh(run)
+    return run
+
+
+async def get_run(
+    session: AsyncSession, project_id: AccessibleProjectID, run_id: UUID, *, lock: bool = False
+) -> AgentExecution | None:
+    query = select(AgentExecution).where(
+        AgentExecution.project_id == project_id, AgentExecution.id == run_id
+    )
+    result = await session.execute(query.with_for_update() if lock else query)
+    return result.scalar_one_or_none()
+
+
+async def next_runnable(
+    session: AsyncSession, project_id: AccessibleProjectID, now: datetime
+) -> AgentExecution | None:
+    """The project's oldest run that is queued, or running under an expired lease (its worker
+    died). Runs are taken strictly in order: a project's runs never overtake each other."""
+    result = await session.execute(
+        select(AgentExecution)
+        .where(
+            AgentExecution.project_id == project_id,
+            or_(
+                AgentExecution.status == RunStatus.QUEUED,
+                (AgentExecution.status == RunStatus.RUNNING) & (AgentExecution.lease_until < now),
+            ),
+        )
+        .order_by(AgentExecution.id)
+        .limit(1)
+        .with_for_update()
+    )
+    return result.scalar_one_or_none()
+
+
+async def has_open_runs(session: AsyncSession, project_id: AccessibleProjectID) -> bool:
+    result = await session.execute(
+        select(
+            exists().where(
+                AgentExecution.project_id == project_id, AgentExecution.status.in_(_OPEN)
+            )
+        )
+    )
+    return bool(result.scalar())
+
+
+async def active_run(
+    session: AsyncSession, project_id: AccessibleProjectID
+) -> AgentExecution | None:
+    result = await session.execute(
+        select(AgentExecution)
+        .where(AgentExecution.project_id == project_id, AgentExecution.status.in_(_OPEN))
+        .order_by(AgentExecution.id)
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def record_usage(
+    session: AsyncSession, project_id: AccessibleProjectID, run_id: UUID, usage: dict[str, Any]
+) -> None:
+    await session.execute(
+        update(AgentExecution)
+        .where(AgentExecution.project_id == project_id, AgentExecution.id == run_id)
+        .values(usage=AgentExecution.usage.op("||")([usage]))
+    )
+
+
+async def extend_lease(
+    session: AsyncSession, project_id: AccessibleProjectID, run_id: UUID, until: datetime
+) -> bool:
+    """Renew a running run's lease; returns whether the user asked to cancel it."""
+    result = await session.execute(
+        update(AgentExecution)
+        .where(
+            AgentExecution.project_id == project_id,
+            AgentExecution.id == run_id,
+            AgentExecution.status == RunStatus.RUNNING,
+        )
+        .values(lease_until=until)
+        .returning(AgentExecution.cancel_requested)
+    )
+    cancel = result.scalar_one_or_none()
+    return bool(cancel)
+
+
+async def state(session: AsyncSession, project_id: AccessibleProjectID) -> ConversationState:
+    """The project's conversation state, created on first use, locked for this transaction."""
+    await session.execute(
+        insert(ConversationState).values(project_id=project_id).on_conflict_do_nothing()
+    )
+    result = await session.execute(
+        select(ConversationState)
+        .where(ConversationState.project_id == project_id)
+        .with_for_update()
+    )
+    return result.scalar_one()

@@ -1,0 +1,243 @@
+"""A run's life in the worker: claimed under a lease, executed, and ended visibly.
+
+A project's runs execute one at a time, oldest first: a Redis lock per project admits one
+worker, which drains the project's queue. A worker that dies stops renewing both the lock and
+the run's lease; the next worker to look at the project takes the run over (up to a bound of
+attempts) or fails it with an error event. A run is never left ``running``.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID, uuid4
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversation import repository as conversation_repository
+from app.conversation.engine import RunInfo, Turn
+from app.conversation.models import AgentExecution, RunKind, RunStatus
+from app.core.errors import AppError
+from app.core.redis import project_key
+from app.core.resources import Resources
+from app.documents.constants import DocumentType
+from app.events import schemas as events
+from app.events.transaction import defer_event, unit_of_work
+from app.messages import repository as message_repository
+from app.messages.models import MessageKind, MessageRole
+from app.projects.repository import AccessibleProjectID
+
+if TYPE_CHECKING:
+    from app.llm.service import LLMGateway
+
+logger = structlog.get_logger(__name__)
+
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+_RENEW_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+class RunCancelledError(Exception):
+    """The user cancelled the run while it executed."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@contextlib.asynccontextmanager
+async def project_lock(resources: Resources, project_id: UUID) -> AsyncIterator[bool]:
+    """Yields whether this worker holds the project's run lock (renewed while held)."""
+    key = project_key(project_id, "runs", "lock")
+    token = uuid4().hex
+    lease_ms = int(resources.settings.conversation_lease_seconds * 1000)
+    acquired = bool(await resources.redis.set(key, token, nx=True, px=lease_ms))
+    if not acquired:
+        yield False
+        return
+
+    async def renew() -> None:
+        script = resources.redis.register_script(_RENEW_LOCK)
+        while True:
+            await asyncio.sleep(resources.settings.conversation_lease_seconds / 3)
+            await script(keys=[key], args=[token, lease_ms])
+
+    renewal = asyncio.create_task(renew())
+    try:
+        yield True
+    finally:
+        renewal.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewal
+        await resources.redis.register_script(_RELEASE_LOCK)(keys=[key], args=[token])
+
+
+async def drain_project(resources: Resources, gateway: "LLMGateway", project_id: UUID) -> bool:
+    """Run the project's waiting runs in order; False when another worker holds the project."""
+    # The id comes from a run row this service wrote after the access guard admitted its user.
+    scoped = AccessibleProjectID(project_id)
+    async with project_lock(resources, project_id) as held:
+        if not held:
+            return False
+        while (run := await _claim_next(resources, scoped)) is not None:
+            await _execute(resources, gateway, run)
+    return True
+
+
+async def has_waiting_runs(resources: Resources, project_id: UUID) -> bool:
+    async with resources.session_factory() as session:
+        return await conversation_repository.has_open_runs(session, AccessibleProjectID(project_id))
+
+
+async def _claim_next(resources: Resources, project_id: AccessibleProjectID) -> RunInfo | None:
+    """Take the next run, or give up on one whose worker died too often."""
+    settings = resources.settings
+    while True:
+        async with unit_of_work(resources) as session:
+            run = await conversation_repository.next_runnable(session, project_id, _now())
+            if run is None:
+                return None
+            if run.cancel_requested:
+                _end(session, run, RunStatus.CANCELLED, "cancelled", "The run was cancelled.")
+                continue
+            if run.attempts >= settings.conversation_max_attempts:
+                _end(
+                    session,
+                    run,
+                    RunStatus.FAILED,
+                    "run_abandoned",
+                    "The run stopped unexpectedly too many times.",
+                )
+                await _post_failure(session, run, "run_abandoned")
+                continue
+            run.status = RunStatus.RUNNING
+            run.attempts += 1
+            run.started_at = _now()
+            run.lease_until = _now() + timedelta(seconds=settings.conversation_lease_seconds)
+            defer_event(
+                session,
+                events.RunStarted(
+                    project_id=project_id,
+                    run_id=run.id,
+                    message_id=run.message_id,
+                    stage=run.stage,
+                ),
+            )
+            if run.user_id is None:
+                _end(session, run, RunStatus.FAILED, "user_gone", "The run's user was deleted.")
+                continue
+            return RunInfo(
+                id=run.id,
+                project_id=project_id,
+                user_id=run.user_id,
+                message_id=run.message_id,
+                kind=RunKind(run.kind),
+                stage=DocumentType(run.stage),
+            )
+
+
+async def _execute(resources: Resources, gateway: "LLMGateway", run: RunInfo) -> None:
+    turn = asyncio.create_task(Turn(resources, gateway, run).execute())
+    heartbeat = asyncio.create_task(_heartbeat(resources, run, turn))
+    outcome: tuple[RunStatus, str | None, str | None]
+    try:
+        await turn
+        outcome = (RunStatus.COMPLETED, None, None)
+    except asyncio.CancelledError:
+        if not heartbeat.done() or heartbeat.result() is not True:
+            raise  # the worker itself is stopping: the lease lapses and the run is taken over
+        outcome = (RunStatus.CANCELLED, "cancelled", "The run was cancelled.")
+    except AppError as error:
+        outcome = (RunStatus.FAILED, error.code, error.message)
+    except Exception:
+        logger.exception("run_failed", run_id=str(run.id), project_id=str(run.project_id))
+        outcome = (RunStatus.FAILED, "internal_error", "The run failed unexpectedly.")
+    finally:
+        if not heartbeat.done():
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+    await _finish(resources, run, *outcome)
+
+
+async def _heartbeat(resources: Resources, run: RunInfo, turn: "asyncio.Task[None]") -> bool:
+    """Keep the lease alive; cancel the turn (and its model call) when the user asks to.
+    Returns True when it cancelled the turn."""
+    interval = resources.settings.conversation_lease_seconds / 3
+    while not turn.done():
+        await asyncio.sleep(interval)
+        until = _now() + timedelta(seconds=resources.settings.conversation_lease_seconds)
+        async with resources.session_factory.begin() as session:
+            cancel = await conversation_repository.extend_lease(
+                session, run.project_id, run.id, until
+            )
+        if cancel:
+            turn.cancel()
+            return True
+    return False
+
+
+async def _finish(
+    resources: Resources,
+    run: RunInfo,
+    status: RunStatus,
+    code: str | None,
+    message: str | None,
+) -> None:
+    async with unit_of_work(resources) as session:
+        row = await conversation_repository.get_run(session, run.project_id, run.id, lock=True)
+        if row is None:
+            return
+        _end(session, row, status, code, message)
+        if status is RunStatus.FAILED and code is not None:
+            await _post_failure(session, row, code, message)
+
+
+def _end(
+    session: AsyncSession,
+    run: AgentExecution,
+    status: RunStatus,
+    code: str | None,
+    message: str | None,
+) -> None:
+    run.status = status
+    run.finished_at = _now()
+    run.lease_until = None
+    run.error_code = code
+    run.error_message = message
+    project_id = AccessibleProjectID(run.project_id)
+    if status is RunStatus.COMPLETED:
+        event: events.RunCompleted | events.RunFailed = events.RunCompleted(
+            project_id=project_id, run_id=run.id
+        )
+    else:
+        event = events.RunFailed(
+            project_id=project_id,
+            run_id=run.id,
+            error=events.ErrorInfo(code=code or "failed", message=message or "The run failed."),
+        )
+    defer_event(session, event)
+
+
+async def _post_failure(
+    session: AsyncSession, run: AgentExecution, code: str, message: str | None = None
+) -> None:
+    """The chat tells the user too: the failure is part of the conversation's story."""
+    await message_repository.add(
+        session,
+        AccessibleProjectID(run.project_id),
+        role=MessageRole.SYSTEM,
+        kind=MessageKind.ERROR,
+        content=message or "The run failed.",
+        stage=run.stage,
+        payload={"code": code, "run_id": str(run.id)},
+    )

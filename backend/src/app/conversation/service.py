@@ -1,0 +1,170 @@
+"""The conversation as the API sees it: messages in, runs out, stages opened and closed."""
+
+from datetime import UTC, datetime
+from functools import partial
+from uuid import UUID
+
+from saq import Queue
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.conversation import repository as conversation_repository
+from app.conversation.engine import complete_stage
+from app.conversation.exceptions import (
+    RunFinishedError,
+    RunNotFoundError,
+    StageOrderError,
+    StageStateError,
+)
+from app.conversation.models import AgentExecution, RunKind, RunStatus
+from app.conversation.schemas import MessageAccepted, RunError, RunRead
+from app.conversation.worker import enqueue_project
+from app.core.config import Settings
+from app.core.db import after_commit
+from app.core.logging import current_correlation_id
+from app.documents.constants import STAGE_ORDER, DocumentType
+from app.events import schemas as events
+from app.events.transaction import defer_event
+from app.messages import repository as message_repository
+from app.messages.models import MessageKind, MessageRole
+from app.messages.schemas import MessageRead
+from app.projects.dependencies import ProjectContext
+from app.projects.models import ProjectStage, StageStatus
+from app.projects.schemas import StageRead
+
+
+def run_read(run: AgentExecution) -> RunRead:
+    usage = run.usage or []
+    return RunRead(
+        id=run.id,
+        kind=RunKind(run.kind),
+        status=RunStatus(run.status),
+        stage=run.stage,
+        message_id=run.message_id,
+        attempts=run.attempts,
+        error=RunError(code=run.error_code, message=run.error_message or "")
+        if run.error_code
+        else None,
+        input_tokens=sum(int(item.get("input_tokens", 0)) for item in usage),
+        output_tokens=sum(int(item.get("output_tokens", 0)) for item in usage),
+        model_calls=len(usage),
+        created_at=run.created_at,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+    )
+
+
+async def post_message(
+    session: AsyncSession, queue: Queue, settings: Settings, context: ProjectContext, content: str
+) -> MessageAccepted:
+    """Store the message and its run together; the job is queued only once both exist."""
+    stage = context.project.current_stage
+    message = await message_repository.add(
+        session,
+        context.project_id,
+        role=MessageRole.USER,
+        kind=MessageKind.TEXT,
+        content=content,
+        author_user_id=context.user_id,
+        stage=stage,
+        correlation_id=current_correlation_id(),
+    )
+    run = await conversation_repository.add_run(
+        session,
+        context.project_id,
+        kind=RunKind.MESSAGE,
+        stage=stage,
+        user_id=context.user_id,
+        message_id=message.id,
+    )
+    after_commit(session, partial(enqueue_project, queue, settings, context.project_id))
+    return MessageAccepted(message=MessageRead.model_validate(message), run=run_read(run))
+
+
+async def get_run(session: AsyncSession, context: ProjectContext, run_id: UUID) -> RunRead:
+    run = await conversation_repository.get_run(session, context.project_id, run_id)
+    if run is None:
+        raise RunNotFoundError("No such run in this project.")
+    return run_read(run)
+
+
+async def cancel_run(session: AsyncSession, context: ProjectContext, run_id: UUID) -> RunRead:
+    """A queued run ends now; a running one stops at its worker's next heartbeat."""
+    run = await conversation_repository.get_run(session, context.project_id, run_id, lock=True)
+    if run is None:
+        raise RunNotFoundError("No such run in this project.")
+    if run.status == RunStatus.QUEUED:
+        run.status = RunStatus.CANCELLED
+        run.finished_at = datetime.now(UTC)
+        run.error_code, run.error_message = "cancelled", "The run was cancelled."
+        defer_event(
+            session,
+            events.RunFailed(
+                project_id=context.project_id,
+                run_id=run.id,
+                error=events.ErrorInfo(code="cancelled", message="The run was cancelled."),
+            ),
+        )
+    elif run.status == RunStatus.RUNNING:
+        run.cancel_requested = True
+    else:
+        raise RunFinishedError(f"The run is already {run.status}.")
+    await session.flush()
+    return run_read(run)
+
+
+async def start_stage(
+    session: AsyncSession,
+    queue: Queue,
+    settings: Settings,
+    context: ProjectContext,
+    stage: DocumentType,
+) -> RunRead:
+    """Open (or re-open) a stage; its first expert is chosen by a run."""
+    if context.project.language is None:
+        raise StageOrderError("The conversation starts with the first message, the raw idea.")
+    index = STAGE_ORDER.index(stage)
+    if index > 0:
+        previous = await _stage_row(session, context, STAGE_ORDER[index - 1], lock=False)
+        if previous.status != StageStatus.COMPLETED:
+            raise StageOrderError(
+                f"The {STAGE_ORDER[index - 1]} stage must be completed before {stage} starts."
+            )
+    row = await _stage_row(session, context, stage, lock=True)
+    if row.status == StageStatus.IN_PROGRESS:
+        raise StageStateError(f"The {stage} stage is already in progress.")
+    row.status = StageStatus.IN_PROGRESS
+    row.started_at = datetime.now(UTC)
+    row.completed_at = None
+    context.project.current_stage = stage.value
+    state = await conversation_repository.state(session, context.project_id)
+    state.turns, state.spoken = 0, []
+    state.floor_agent = state.pending_questions = state.questions_message_id = None
+    run = await conversation_repository.add_run(
+        session,
+        context.project_id,
+        kind=RunKind.STAGE_START,
+        stage=stage.value,
+        user_id=context.user_id,
+        message_id=None,
+    )
+    after_commit(session, partial(enqueue_project, queue, settings, context.project_id))
+    return run_read(run)
+
+
+async def finish_stage(
+    session: AsyncSession, context: ProjectContext, stage: DocumentType
+) -> StageRead:
+    row = await _stage_row(session, context, stage, lock=True)
+    if row.status != StageStatus.IN_PROGRESS:
+        raise StageStateError(f"The {stage} stage is not in progress.")
+    completed = await complete_stage(session, context.project_id, stage)
+    return StageRead.model_validate(completed, from_attributes=True)
+
+
+async def _stage_row(
+    session: AsyncSession, context: ProjectContext, stage: DocumentType, *, lock: bool
+) -> ProjectStage:
+    row = await session.get(ProjectStage, (context.project_id, stage.value), with_for_update=lock)
+    if row is None:
+        raise LookupError(stage)
+    return row

@@ -1,0 +1,132 @@
+"""Runs end visibly: no model configured, cancelled, or orphaned by a worker that died."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+from sqlalchemy import update
+
+from app.conversation.models import AgentExecution
+from app.core.infrastructure import Endpoints
+from tests.conftest import client_for, make_settings
+from tests.e2e.test_conversation import (
+    IDEA,
+    Project,
+    conversation_settings,
+    open_project,
+)
+from tests.llm_double import ScriptedLLMServer, directive
+
+
+async def test_without_a_model_the_message_is_kept_and_the_run_fails_clearly(
+    tmp_path: Path, endpoints: Endpoints, clean_state: None
+) -> None:
+    async with client_for(make_settings(tmp_path), endpoints) as (client, resources):
+        project = await open_project(client, resources, "nomodel@example.com")
+        run = await project.say(IDEA)
+        messages = await project.messages()
+    assert run["status"] == "failed"
+    assert run["error"]["code"] == "llm_not_configured"
+    assert messages[0]["content"] == IDEA
+    assert messages[-1]["kind"] == "error"
+    assert messages[-1]["payload"]["code"] == "llm_not_configured"
+
+
+async def test_a_running_run_can_be_cancelled(
+    models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
+) -> None:
+    settings = conversation_settings(tmp_path, models, conversation_lease_seconds=0.6)
+    async with client_for(settings, endpoints) as (client, resources):
+        project = await open_project(client, resources, "cancel@example.com")
+        slow = f"{IDEA} {directive(key='slow-cancel', delay=30)}"
+        accepted = await client.post(
+            f"{project.base}/messages", json={"content": slow}, headers=project.headers
+        )
+        run_id = accepted.json()["run"]["id"]
+        for _ in range(100):
+            status = (await project.get(f"/runs/{run_id}"))["status"]
+            if status == "running":
+                break
+            await asyncio.sleep(0.05)
+        cancelled = await client.post(
+            f"{project.base}/runs/{run_id}/cancel", headers=project.headers
+        )
+        assert cancelled.status_code == 200
+        final = await project.wait(run_id, timeout=10)
+        again = await client.post(f"{project.base}/runs/{run_id}/cancel", headers=project.headers)
+    assert final["status"] == "cancelled"
+    assert again.status_code == 409
+
+
+async def test_a_queued_run_is_cancelled_at_once(
+    models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
+) -> None:
+    settings = conversation_settings(tmp_path, models, worker_in_process=False)
+    async with client_for(settings, endpoints) as (client, resources):
+        project = await open_project(client, resources, "queued@example.com")
+        accepted = await client.post(
+            f"{project.base}/messages", json={"content": IDEA}, headers=project.headers
+        )
+        run = accepted.json()["run"]
+        cancelled = await client.post(
+            f"{project.base}/runs/{run['id']}/cancel", headers=project.headers
+        )
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["error"]["code"] == "cancelled"
+
+
+async def _orphan(resources: object, run_id: str, attempts: int) -> None:
+    """What a worker killed mid-run leaves: running, under a lease nobody renews."""
+    async with resources.session_factory.begin() as session:  # type: ignore[attr-defined]
+        await session.execute(
+            update(AgentExecution)
+            .where(AgentExecution.id == UUID(run_id))
+            .values(
+                status="running",
+                attempts=attempts,
+                lease_until=datetime.now(UTC) - timedelta(seconds=1),
+            )
+        )
+
+
+async def test_a_run_orphaned_by_a_dead_worker_is_taken_over(
+    models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
+) -> None:
+    parked = conversation_settings(tmp_path / "api", models, worker_in_process=False)
+    async with client_for(parked, endpoints) as (client, resources):
+        project = await open_project(client, resources, "orphan@example.com")
+        accepted = await client.post(
+            f"{project.base}/messages", json={"content": IDEA}, headers=project.headers
+        )
+        run_id = accepted.json()["run"]["id"]
+        await _orphan(resources, run_id, attempts=1)
+    working = conversation_settings(tmp_path / "worker", models)
+    async with client_for(working, endpoints) as (client, resources):
+        project = Project(client, project.headers, project.id)
+        final = await project.wait(run_id)
+    assert final["status"] == "completed"
+    assert final["attempts"] == 2
+
+
+async def test_a_run_that_keeps_dying_fails_visibly(
+    models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
+) -> None:
+    parked = conversation_settings(tmp_path / "api", models, worker_in_process=False)
+    async with client_for(parked, endpoints) as (client, resources):
+        project = await open_project(client, resources, "dying@example.com")
+        accepted = await client.post(
+            f"{project.base}/messages", json={"content": IDEA}, headers=project.headers
+        )
+        run_id = accepted.json()["run"]["id"]
+        await _orphan(resources, run_id, attempts=3)
+    working = conversation_settings(tmp_path / "worker", models)
+    async with client_for(working, endpoints) as (client, resources):
+        project = Project(client, project.headers, project.id)
+        final = await project.wait(run_id)
+        messages = await project.messages()
+        documents = await project.get("/documents")
+    assert final["status"] == "failed"
+    assert final["error"]["code"] == "run_abandoned"
+    assert messages[-1]["kind"] == "error"
+    assert all(document["active_version"] is None for document in documents)
