@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from qdrant_client import models
 
 from app.core.config import Settings
 from app.core.infrastructure import Endpoints
@@ -144,4 +145,5 @@ async def test_the_service_runs_on_an_openai_compatible_provider(
         info = await resources.qdrant.get_collection("remote_memory")
     assert [hit.text for hit in hits] == ["Zahlung\n\nRechnungen per SEPA."]
     assert hits[0].score == pytest.approx(1.0)
-    assert info.config.params.vectors.size == SIZE  # type: ignore[union-attr]
+    assert isinstance(info.config.params.vectors, models.VectorParams)
+    assert info.config.params.vectors.size == SIZE

@@ -1,5 +1,7 @@
 """A deleted project leaves no point behind."""
 
+from uuid import UUID
+
 from httpx import AsyncClient
 
 from app.core.resources import Resources
@@ -17,7 +19,7 @@ async def test_deleting_a_project_purges_its_memory_and_only_its_own(
     memory = Memory(resources)
     owner = await create_user(resources, "owner@example.com")
     headers = auth_headers(resources, owner)
-    doomed = AccessibleProjectID((await create_project(client, headers))["id"])  # type: ignore[arg-type]
+    doomed = AccessibleProjectID(UUID(str((await create_project(client, headers))["id"])))
     kept = await memory.project("en")
     async with resources.session_factory() as session:
         project = await project_repository.get_project(session, doomed)
