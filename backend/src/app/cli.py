@@ -317,6 +317,7 @@ async def _run_worker(settings: Settings, endpoints: Endpoints) -> None:
         settings, endpoints.database_url, embedded=False, schema=SchemaPolicy.REQUIRE_HEAD
     )
     resources = Resources.open(settings, endpoints)
+    await resources.memory.start()
     gateway = LLMGateway(settings, resources.redis, routes=resolve_routes(settings))
     queue = create_queue(endpoints.redis_url)
     await queue.connect()

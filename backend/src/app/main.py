@@ -40,6 +40,9 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
 
         resources = Resources.open(settings, endpoints)
         app.state.resources = resources
+        # Creates the memory collection when missing (or stops start-up when it does not fit
+        # the embeddings model) and loads that model in the background.
+        await resources.memory.start()
         gateway = LLMGateway(settings, resources.redis, routes=llm_routes)
         app.state.llm_gateway = gateway
         queue = create_queue(endpoints.redis_url)

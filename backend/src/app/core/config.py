@@ -60,6 +60,9 @@ class EmbeddingsProvider(StrEnum):
     OPENAI = "openai"
 
 
+LOCAL_EMBEDDINGS_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+LOCAL_EMBEDDINGS_DIMENSIONS = 384
+
 BUILT_IN_PROVIDERS = ("x", "github", "google")
 _PROVIDER_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
 
@@ -139,10 +142,35 @@ class Settings(BaseSettings):
         default=False, description="Record prompts and outputs in spans. Never in production."
     )
 
+    # --- Project memory (app.memory): embeddings and the Qdrant collection. ``local`` runs the
+    # all-MiniLM-L6-v2 model shipped in a PyPI package; ``openai`` is any OpenAI-compatible
+    # /v1/embeddings. A setting the chosen provider would ignore stops start-up instead.
     embeddings_provider: EmbeddingsProvider = EmbeddingsProvider.LOCAL
-    embeddings_base_url: str | None = None
-    embeddings_model: str | None = None
-    embeddings_api_key: SecretStr | None = None
+    embeddings_base_url: str | None = Field(default=None, validate_default=True)
+    embeddings_model: str | None = Field(default=None, validate_default=True)
+    embeddings_api_key: SecretStr | None = Field(default=None, validate_default=True)
+    embeddings_dimensions: int | None = Field(
+        default=None,
+        ge=1,
+        le=65_536,
+        validate_default=True,
+        description="Size of the model's vectors, and so of the collection's; required for "
+        f"openai, {LOCAL_EMBEDDINGS_DIMENSIONS} (the only size) for local.",
+    )
+    embeddings_batch_size: int = Field(default=32, ge=1, le=2048)
+    embeddings_local_threads: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="PyTorch threads of the local model. One keeps a search's query embedding "
+        "steady on a small shared machine; more speed up indexing of long documents.",
+    )
+    embeddings_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    embeddings_max_attempts: int = Field(default=3, ge=1, le=10)
+    memory_collection: str = Field(default="jeex_memory", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    memory_chunk_max_chars: int = Field(default=1000, ge=200, le=8000)
+    memory_chunk_overlap_chars: int = Field(default=150, ge=0, le=2000, validate_default=True)
+    memory_search_limit: int = Field(default=8, ge=1, le=100)
 
     jwt_private_key: SecretStr | None = Field(
         default=None,
@@ -271,6 +299,67 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("embeddings_base_url")
+    @classmethod
+    def _embeddings_base_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if info.data.get("embeddings_provider") is not EmbeddingsProvider.OPENAI:
+            raise ValueError("only used when JEEX_EMBEDDINGS_PROVIDER is openai")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("embeddings_model")
+    @classmethod
+    def _embeddings_model(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank; leave it unset instead")
+        if info.data.get("embeddings_provider") is EmbeddingsProvider.OPENAI:
+            if value is None:
+                raise ValueError("required when JEEX_EMBEDDINGS_PROVIDER is openai")
+            return value
+        # One model ships with the local provider; naming another would silently not be used.
+        if value is not None and value not in {LOCAL_EMBEDDINGS_MODEL, "all-MiniLM-L6-v2"}:
+            raise ValueError(f"the local provider runs {LOCAL_EMBEDDINGS_MODEL} only")
+        return LOCAL_EMBEDDINGS_MODEL
+
+    @field_validator("embeddings_api_key")
+    @classmethod
+    def _embeddings_api_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if info.data.get("embeddings_provider") is not EmbeddingsProvider.OPENAI:
+            if value is not None:
+                raise ValueError("only used when JEEX_EMBEDDINGS_PROVIDER is openai")
+            return None
+        if value is None and info.data.get("embeddings_base_url") is None:
+            raise ValueError(
+                "required for OpenAI itself (set JEEX_EMBEDDINGS_BASE_URL for another server)"
+            )
+        return value
+
+    @field_validator("embeddings_dimensions")
+    @classmethod
+    def _embeddings_dimensions(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if info.data.get("embeddings_provider") is EmbeddingsProvider.OPENAI:
+            if value is None:
+                raise ValueError(
+                    "required when JEEX_EMBEDDINGS_PROVIDER is openai: the size of the "
+                    "model's vectors (e.g. 1536 for text-embedding-3-small)"
+                )
+            return value
+        if value is not None and value != LOCAL_EMBEDDINGS_DIMENSIONS:
+            raise ValueError(f"the local model's vectors have {LOCAL_EMBEDDINGS_DIMENSIONS}")
+        return LOCAL_EMBEDDINGS_DIMENSIONS
+
+    @field_validator("memory_chunk_overlap_chars")
+    @classmethod
+    def _overlap_below_half_a_chunk(cls, value: int, info: ValidationInfo) -> int:
+        # Overlap of half a chunk or more would make every chunk mostly a repeat.
+        maximum = info.data.get("memory_chunk_max_chars")
+        if maximum is not None and value * 2 >= maximum:
+            raise ValueError("must be less than half of JEEX_MEMORY_CHUNK_MAX_CHARS")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -313,6 +402,12 @@ class Settings(BaseSettings):
     def configured_providers(self) -> list[str]:
         built_in = [name for name in BUILT_IN_PROVIDERS if getattr(self, f"auth_{name}_client_id")]
         return built_in + list(self.auth_oidc_providers)
+
+    @property
+    def embeddings_size(self) -> int:
+        """The vector size of the configured model (its validator always fills it in)."""
+        assert self.embeddings_dimensions is not None
+        return self.embeddings_dimensions
 
     @cached_property
     def is_production(self) -> bool:

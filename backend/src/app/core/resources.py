@@ -14,6 +14,8 @@ from app.core.keys import SigningKey, load_signing_key
 from app.core.qdrant import create_qdrant
 from app.core.redis import create_redis
 from app.core.security import AccessTokens
+from app.memory.embeddings import create_embedder
+from app.memory.store import MemoryStore
 
 
 @dataclass(slots=True)
@@ -24,6 +26,8 @@ class Resources:
     session_factory: async_sessionmaker[AsyncSession]
     redis: "Redis"
     qdrant: AsyncQdrantClient
+    # Project memory: the collection on ``qdrant`` and this process's embeddings model.
+    memory: MemoryStore
     signing_key: SigningKey
     access_tokens: AccessTokens
     # Sign-in providers are per-process clients (with cached discovery documents and JWKS), so
@@ -34,19 +38,22 @@ class Resources:
     def open(cls, settings: Settings, endpoints: Endpoints) -> "Resources":
         engine = create_engine(settings, endpoints.database_url)
         signing_key = load_signing_key(settings)
+        qdrant = create_qdrant(settings, endpoints)
         return cls(
             settings=settings,
             endpoints=endpoints,
             engine=engine,
             session_factory=create_session_factory(engine),
             redis=create_redis(settings, endpoints.redis_url),
-            qdrant=create_qdrant(settings, endpoints),
+            qdrant=qdrant,
+            memory=MemoryStore(settings, qdrant, create_embedder(settings)),
             signing_key=signing_key,
             access_tokens=AccessTokens(settings, signing_key),
             auth_providers=build_providers(settings),
         )
 
     async def close(self) -> None:
+        await self.memory.aclose()
         await self.qdrant.close()
         await self.redis.aclose()
         await self.engine.dispose()

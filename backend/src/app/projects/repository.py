@@ -62,6 +62,17 @@ async def get_project(session: AsyncSession, project_id: AccessibleProjectID) ->
     return project
 
 
+async def project_language(session: AsyncSession, project_id: AccessibleProjectID) -> str | None:
+    """The project's language, read from the database rather than the session's identity map:
+    it is written once, possibly by another session. LookupError when the project is gone."""
+    result = await session.execute(select(Project.language).where(Project.id == project_id))
+    row = result.one_or_none()
+    if row is None:
+        raise LookupError(project_id)
+    language: str | None = row[0]
+    return language
+
+
 async def delete_project(session: AsyncSession, project_id: AccessibleProjectID) -> None:
     await session.execute(delete(Project).where(Project.id == project_id))
 

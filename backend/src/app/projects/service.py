@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.redis import project_key
 from app.documents.constants import STAGE_ORDER, DocumentType
 from app.documents.schemas import DocumentStatus
+from app.memory import service as memory_service
+from app.memory.store import MemoryStore
 from app.projects import repository as project_repository
 from app.projects.dependencies import ProjectContext
 from app.projects.exceptions import (
@@ -72,11 +74,14 @@ async def update_project(
     return _read(project, context.role)
 
 
-async def delete_project(session: AsyncSession, redis: "Redis", context: ProjectContext) -> None:
-    """Rows go with the transaction; the project's Redis keys after it (see purge)."""
+async def delete_project(
+    session: AsyncSession, redis: "Redis", memory: MemoryStore, context: ProjectContext
+) -> None:
+    """Rows go with the transaction; the project's Redis keys and memory after it (see purge)."""
     await project_repository.delete_project(session, context.project_id)
     await session.flush()
     await purge_project_keys(redis, context.project_id)
+    await memory_service.purge_project(memory, context.project_id)
 
 
 async def purge_project_keys(redis: "Redis", project_id: UUID) -> int:
