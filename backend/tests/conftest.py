@@ -52,7 +52,10 @@ for _name in [name for name in os.environ if name.startswith("JEEX_")]:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
-    return Settings(data_dir=data_dir, log_format="console", **overrides)  # type: ignore[arg-type]
+    # Test apps share one Redis, and so one job queue: only a test that runs conversations
+    # starts a worker, or another app's worker could take its jobs.
+    values: dict[str, object] = {"log_format": "console", "worker_in_process": False}
+    return Settings(data_dir=data_dir, **(values | overrides))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="session")

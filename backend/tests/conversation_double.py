@@ -22,7 +22,7 @@ def _block(text: str, label: str) -> str:
     start = text.find(label)
     if start < 0:
         return ""
-    opened = text.find("<<<\n", start)
+    opened = text.find("<<<\n", start)  # the label's own fence, or the next one
     closed = text.find("\n>>>", opened)
     return text[opened + 4 : closed] if opened >= 0 and closed >= 0 else ""
 
@@ -66,8 +66,9 @@ def conversation_responder(body: dict[str, Any]) -> Reply | None:
     if fields == {"kind", "expert"}:
         return structured_reply(body, _intent(_block(prompt, "User message:")))
     if fields == {"document", "summary"}:
-        document = _block(prompt, "document:")
-        section = _block(prompt, "section:")
+        # Anchored on the fences: the words alone also occur in the task's own text.
+        document = _block(prompt, "document:\n<<<")
+        section = _block(prompt, "section:\n<<<")
         return structured_reply(
             body, {"document": f"{document}\n\n{section}", "summary": "Добавлен раздел эксперта."}
         )

@@ -19,6 +19,7 @@ from app.core.middleware import CorrelationIdMiddleware, UnhandledErrorMiddlewar
 from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
 from app.documents.router import router as documents_router
+from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.llm.routing import resolve_routes
 from app.messages.router import router as messages_router
@@ -80,6 +81,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         messages_router,
         conversation_router,
         documents_router,
+        events_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     instrument_app(app)

@@ -22,7 +22,10 @@ from tests.llm_double import ScriptedLLMServer, directive
 async def test_without_a_model_the_message_is_kept_and_the_run_fails_clearly(
     tmp_path: Path, endpoints: Endpoints, clean_state: None
 ) -> None:
-    async with client_for(make_settings(tmp_path), endpoints) as (client, resources):
+    async with client_for(make_settings(tmp_path, worker_in_process=True), endpoints) as (
+        client,
+        resources,
+    ):
         project = await open_project(client, resources, "nomodel@example.com")
         run = await project.say(IDEA)
         messages = await project.messages()
@@ -93,7 +96,7 @@ async def _orphan(resources: object, run_id: str, attempts: int) -> None:
 async def test_a_run_orphaned_by_a_dead_worker_is_taken_over(
     models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
 ) -> None:
-    parked = conversation_settings(tmp_path / "api", models, worker_in_process=False)
+    parked = conversation_settings(tmp_path, models, worker_in_process=False)
     async with client_for(parked, endpoints) as (client, resources):
         project = await open_project(client, resources, "orphan@example.com")
         accepted = await client.post(
@@ -101,7 +104,7 @@ async def test_a_run_orphaned_by_a_dead_worker_is_taken_over(
         )
         run_id = accepted.json()["run"]["id"]
         await _orphan(resources, run_id, attempts=1)
-    working = conversation_settings(tmp_path / "worker", models)
+    working = conversation_settings(tmp_path, models)
     async with client_for(working, endpoints) as (client, resources):
         project = Project(client, project.headers, project.id)
         final = await project.wait(run_id)
@@ -112,7 +115,7 @@ async def test_a_run_orphaned_by_a_dead_worker_is_taken_over(
 async def test_a_run_that_keeps_dying_fails_visibly(
     models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
 ) -> None:
-    parked = conversation_settings(tmp_path / "api", models, worker_in_process=False)
+    parked = conversation_settings(tmp_path, models, worker_in_process=False)
     async with client_for(parked, endpoints) as (client, resources):
         project = await open_project(client, resources, "dying@example.com")
         accepted = await client.post(
@@ -120,7 +123,7 @@ async def test_a_run_that_keeps_dying_fails_visibly(
         )
         run_id = accepted.json()["run"]["id"]
         await _orphan(resources, run_id, attempts=3)
-    working = conversation_settings(tmp_path / "worker", models)
+    working = conversation_settings(tmp_path, models)
     async with client_for(working, endpoints) as (client, resources):
         project = Project(client, project.headers, project.id)
         final = await project.wait(run_id)

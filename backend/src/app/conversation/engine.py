@@ -180,16 +180,13 @@ class Turn:
     async def _refuse_answer(
         self, errors: Sequence[Any], specs: Sequence[QuestionSpec], stage: DocumentType
     ) -> None:
-        invalid = ", ".join(
-            f"{error.question}.{error.letter}" if error.letter else str(error.question)
-            for error in errors
-        )
+        invalid = "; ".join(error.message for error in errors)
         async with unit_of_work(self.resources) as session:
             await self._post(
                 session,
                 PRODUCT_MANAGER,
                 MessageKind.ERROR,
-                f"⚠ {invalid} — ✓ {describe_valid(specs)}",
+                f"⚠ {invalid}. ✓ {describe_valid(specs)}",
                 stage,
                 payload={"invalid": invalid, "valid": describe_valid(specs)},
             )

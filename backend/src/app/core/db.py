@@ -70,6 +70,10 @@ def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def discard_after_commit(session: AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 async def run_after_commit(session: AsyncSession) -> None:
     callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
@@ -85,7 +89,7 @@ async def transactional_session(
             yield session
             await session.commit()
         except BaseException:
-            session.info.pop(_AFTER_COMMIT, None)
+            discard_after_commit(session)
             await session.rollback()
             raise
         await run_after_commit(session)
