@@ -15,6 +15,7 @@ from app.core.middleware import CorrelationIdMiddleware, UnhandledErrorMiddlewar
 from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
 from app.documents.router import router as documents_router
+from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.llm.routing import resolve_routes
 from app.messages.router import router as messages_router
@@ -61,6 +62,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         projects_router,
         messages_router,
         documents_router,
+        events_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     instrument_app(app)

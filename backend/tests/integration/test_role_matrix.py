@@ -11,9 +11,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from httpx import AsyncClient
+from sse_starlette import EventSourceResponse
 
 from app.core.resources import Resources
 from app.projects.models import ROLE_RANK, ProjectRole
+from tests.conftest import BASE_URL
 from tests.factories import (
     add_member,
     auth_headers,
@@ -22,6 +24,7 @@ from tests.factories import (
     seed_document,
 )
 from tests.routes import api_routes
+from tests.support.asgi_stream import StreamingASGITransport
 
 DENIED = {401, 403, 404}
 PROJECT = "/api/v1/projects/{project_id}"
@@ -48,6 +51,8 @@ POLICY: dict[tuple[str, str], ProjectRole] = {
     ("POST", f"{PROJECT}/documents/{{document_type}}/rollback"): ProjectRole.EDITOR,
     ("GET", f"{PROJECT}/documents/{{document_type}}/preview"): ProjectRole.VIEWER,
     ("GET", f"{PROJECT}/documents/{{document_type}}/quality"): ProjectRole.VIEWER,
+    ("GET", f"{PROJECT}/events"): ProjectRole.VIEWER,
+    ("POST", f"{PROJECT}/events/ticket"): ProjectRole.VIEWER,
 }
 
 
@@ -85,14 +90,32 @@ def test_each_route_declares_the_role_the_policy_asks_for(app: FastAPI) -> None:
     assert {key: declared.get(key) for key in POLICY} == POLICY
 
 
+def _streaming_paths(app: FastAPI) -> set[str]:
+    return {
+        path
+        for path, route in api_routes(app)
+        if isinstance(route.response_class, type)
+        and issubclass(route.response_class, EventSourceResponse)
+    }
+
+
 async def _call(
-    client: AsyncClient, method: str, path: str, headers: dict[str, str]
+    client: AsyncClient, method: str, path: str, headers: dict[str, str], *, stream: bool
 ) -> tuple[int, Any]:
     body = {} if method in {"POST", "PUT", "PATCH"} else None
-    response = await client.request(
+    request = client.build_request(
         method, path, json=body, params={"from": 1, "to": 2}, headers=headers
     )
-    return response.status_code, response.text
+    if not stream:
+        response = await client.send(request)
+        return response.status_code, response.text
+    # An event stream never ends: its status is the answer; a refusal still has a JSON body.
+    response = await client.send(request, stream=True)
+    try:
+        text = "" if response.is_success else (await response.aread()).decode()
+        return response.status_code, text
+    finally:
+        await response.aclose()
 
 
 def _expected_allowed(role: ProjectRole, minimum: ProjectRole) -> bool:
@@ -100,11 +123,19 @@ def _expected_allowed(role: ProjectRole, minimum: ProjectRole) -> bool:
 
 
 async def test_role_matrix(app: FastAPI, client: AsyncClient, resources: Resources) -> None:
+    async with AsyncClient(transport=StreamingASGITransport(app), base_url=BASE_URL) as streams:
+        await _check_every_route(app, client, streams, resources)
+
+
+async def _check_every_route(
+    app: FastAPI, client: AsyncClient, stream_client: AsyncClient, resources: Resources
+) -> None:
     users = {
         name: await create_user(resources, f"{name}@example.com")
         for name in ("owner", "editor", "viewer", "target", "stranger")
     }
     headers = {name: auth_headers(resources, user_id) for name, user_id in users.items()}
+    streaming = _streaming_paths(app)
     failures: list[str] = []
     for (method, template), minimum in POLICY.items():
         project = await create_project(client, headers["owner"], name=f"{method} {template}")
@@ -113,7 +144,13 @@ async def test_role_matrix(app: FastAPI, client: AsyncClient, resources: Resourc
         await seed_document(resources, project["id"], "idea", ["# one", "# two"])
         path = _fill(template, project_id=UUID(str(project["id"])), user_id=users["target"])
         for caller in ("stranger", "viewer", "editor", "owner"):
-            status, text = await _call(client, method, path, headers[caller])
+            status, text = await _call(
+                stream_client if template in streaming else client,
+                method,
+                path,
+                headers[caller],
+                stream=template in streaming,
+            )
             if caller == "stranger":
                 ok = status == 404 and "project_not_found" in text
             elif _expected_allowed(ProjectRole(caller), minimum):

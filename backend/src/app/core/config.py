@@ -179,6 +179,43 @@ class Settings(BaseSettings):
     rate_limit_user_per_window: int = Field(default=600, ge=1)
     rate_limit_project_per_window: int = Field(default=1200, ge=1)
 
+    # --- Events (app.events): one Redis Stream per project (proj:{id}:events), served over SSE.
+    events_stream_maxlen: int = Field(
+        default=10_000,
+        ge=100,
+        le=10_000_000,
+        description="About how many events a project's stream keeps (XADD MAXLEN ~).",
+    )
+    events_retention_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        le=30 * 86_400,
+        description="Older events are trimmed (XTRIM MINID ~); an idle stream expires after it.",
+    )
+    events_ping_seconds: float = Field(default=15.0, gt=0, le=300)
+    events_send_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="A client slower than this to accept one write is disconnected.",
+    )
+    events_max_streams: int = Field(
+        default=5_000,
+        ge=1,
+        le=100_000,
+        description="Open SSE streams per process; each holds one Redis connection.",
+    )
+    events_stream_max_seconds: int = Field(
+        default=900,
+        ge=1,
+        le=86_400,
+        description="A stream then ends with a reconnect hint, so access is checked again.",
+    )
+    events_ticket_ttl_seconds: int = Field(default=60, ge=1, le=600)
+    events_shutdown_grace_seconds: float = Field(default=2.0, ge=0, le=30)
+    events_delta_interval_ms: int = Field(default=50, ge=0, le=5_000)
+    events_delta_max_chars: int = Field(default=2_000, ge=1, le=1_000_000)
+
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import transactional_session
 from app.core.resources import Resources
+from app.events.transaction import unit_of_work
 
 
 def get_resources(request: Request) -> Resources:
@@ -19,7 +19,9 @@ ResourcesDep = Annotated[Resources, Depends(get_resources)]
 
 
 async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
-    async for session in transactional_session(resources.session_factory):
+    # The request is the unit of work: commit on success, roll back on error, and publish the
+    # events it deferred only once its transaction committed.
+    async with unit_of_work(resources) as session:
         yield session
 
 

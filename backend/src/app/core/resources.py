@@ -14,6 +14,8 @@ from app.core.keys import SigningKey, load_signing_key
 from app.core.qdrant import create_qdrant
 from app.core.redis import create_redis
 from app.core.security import AccessTokens
+from app.events.publisher import EventPublisher
+from app.events.streams import EventStreams
 
 
 @dataclass(slots=True)
@@ -29,24 +31,31 @@ class Resources:
     # Sign-in providers are per-process clients (with cached discovery documents and JWKS), so
     # they live as long as the other clients.
     auth_providers: dict[str, Provider]
+    # The one publisher of project events, and the SSE streams that read them back.
+    events: EventPublisher
+    event_streams: EventStreams
 
     @classmethod
     def open(cls, settings: Settings, endpoints: Endpoints) -> "Resources":
         engine = create_engine(settings, endpoints.database_url)
         signing_key = load_signing_key(settings)
+        redis = create_redis(settings, endpoints.redis_url)
         return cls(
             settings=settings,
             endpoints=endpoints,
             engine=engine,
             session_factory=create_session_factory(engine),
-            redis=create_redis(settings, endpoints.redis_url),
+            redis=redis,
             qdrant=create_qdrant(settings, endpoints),
             signing_key=signing_key,
             access_tokens=AccessTokens(settings, signing_key),
             auth_providers=build_providers(settings),
+            events=EventPublisher(settings, redis),
+            event_streams=EventStreams(settings, endpoints.redis_url),
         )
 
     async def close(self) -> None:
         await self.qdrant.close()
+        await self.event_streams.aclose()
         await self.redis.aclose()
         await self.engine.dispose()

@@ -108,6 +108,9 @@ async def remove_member(user_id: UUID, context: MemberRemoval, session: SessionD
 
 
 @router.get("/{project_id}/progress", response_model=ProjectProgress, responses=_SCOPED)
-async def get_progress(context: ProjectViewer, session: SessionDep) -> ProjectProgress:
-    """Stage statuses and each document's active version, from one query."""
-    return await project_service.progress(session, context)
+async def get_progress(
+    context: ProjectViewer, session: SessionDep, resources: ResourcesDep
+) -> ProjectProgress:
+    """Stage statuses, each document's active version and the newest event id: the snapshot
+    to load before subscribing to the project's events."""
+    return await project_service.progress(session, resources.events, context)

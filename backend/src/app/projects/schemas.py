@@ -65,3 +65,7 @@ class ProjectProgress(BaseModel):
     current_stage: DocumentType
     stages: list[StageRead]
     documents: list[DocumentStatus]
+    last_event_id: str | None = Field(
+        description="The project's newest event when this snapshot was taken (null: none "
+        "yet). Subscribe with it as Last-Event-ID (or ?last_event_id=) to miss nothing."
+    )

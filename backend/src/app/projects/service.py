@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.redis import project_key
 from app.documents.constants import STAGE_ORDER, DocumentType
 from app.documents.schemas import DocumentStatus
+from app.events.publisher import EventPublisher
 from app.projects import repository as project_repository
 from app.projects.dependencies import ProjectContext
 from app.projects.exceptions import (
@@ -159,7 +160,13 @@ async def _keep_an_owner(session: AsyncSession, context: ProjectContext) -> None
         raise LastOwnerError
 
 
-async def progress(session: AsyncSession, context: ProjectContext) -> ProjectProgress:
+async def progress(
+    session: AsyncSession, events: EventPublisher, context: ProjectContext
+) -> ProjectProgress:
+    # The event id is read before the database: a change that commits in between is then
+    # already in the snapshot and its event replays after last_event_id (seen twice, harmless).
+    # Read the other way round, its event could fall before last_event_id and never be seen.
+    last_event_id = await events.last_event_id(context.project_id)
     current_stage, stages, documents = await project_repository.progress_snapshot(
         session, context.project_id
     )
@@ -173,4 +180,5 @@ async def progress(session: AsyncSession, context: ProjectContext) -> ProjectPro
             else DocumentStatus(document_type=document_type, active_version=None, updated_at=None)
             for document_type in STAGE_ORDER
         ],
+        last_event_id=last_event_id,
     )

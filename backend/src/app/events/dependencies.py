@@ -1,0 +1,51 @@
+"""Who may open a project's event stream: a member, by bearer token or by stream ticket."""
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Query, Security
+from fastapi.security import HTTPAuthorizationCredentials
+
+from app.auth.dependencies import bearer_scheme, get_caller
+from app.auth.service import Caller
+from app.core.deps import ResourcesDep, SessionDep
+from app.events import service as event_service
+from app.projects.dependencies import ProjectContext, get_project_context
+from app.projects.exceptions import ProjectNotFoundError
+from app.projects.models import ProjectRole
+
+
+async def event_stream_context(
+    project_id: UUID,
+    session: SessionDep,
+    resources: ResourcesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    ticket: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            description="A stream ticket from POST …/events/ticket, instead of the "
+            "Authorization header (for EventSource).",
+        ),
+    ] = None,
+) -> ProjectContext:
+    """Any member (viewers included); everyone else gets 404, as on every project route.
+
+    A ticket that is unknown, used, expired or issued for another project proves nothing about
+    this one: 404 as for a non-member, so it reveals nothing either.
+    """
+    if ticket is not None:
+        user_id = await event_service.redeem_ticket(resources.redis, project_id, ticket)
+        if user_id is None:
+            raise ProjectNotFoundError
+        caller = Caller(user_id=user_id, via_personal_token=False)
+    else:
+        caller = await get_caller(resources, session, credentials)
+    # Membership is checked again on redemption: a member removed since the ticket was issued
+    # is a stranger now.
+    return await get_project_context(project_id, caller, session, resources)
+
+
+# Read by the role matrix test, like the guards of projects.dependencies.
+event_stream_context.minimum_role = ProjectRole.VIEWER  # type: ignore[attr-defined]
+EventStreamContext = Annotated[ProjectContext, Depends(event_stream_context)]

@@ -1,0 +1,116 @@
+from http import HTTPStatus
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Header, Query
+from sse_starlette import EventSourceResponse
+
+from app.core.deps import ResourcesDep
+from app.core.errors import error_responses
+from app.events import service as event_service
+from app.events.dependencies import EventStreamContext
+from app.events.schemas import EventStreamTicket, ProjectEvent
+from app.projects.dependencies import ProjectViewer
+
+router = APIRouter(prefix="/projects", tags=["events"])
+
+
+class EventStreamResponse(EventSourceResponse):
+    # FastAPI documents a route under its response class's media_type; sse-starlette sets it
+    # per instance only, which would list the stream as application/json.
+    media_type = "text/event-stream"
+
+
+# A Redis stream id: milliseconds, a dash, a sequence number.
+EVENT_ID_PATTERN = r"^\d{1,20}-\d{1,20}$"
+
+
+def _json_errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    # Spelled out because error_responses() would document them as text/event-stream, the
+    # route's own media type; they are JSON like every other error.
+    return {
+        code: {
+            "description": HTTPStatus(code).phrase,
+            "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
+            },
+        }
+        for code in status_codes
+    }
+
+
+_STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": ProjectEvent,
+        "description": "An endless `text/event-stream`. Each message's `event` is the event "
+        "type, `id` the event id (a Redis stream id) and `data` the JSON shown here. A `ping` "
+        "comes every 15 s (`JEEX_EVENTS_PING_SECONDS`); on shutdown a last `ping` carries a "
+        "`retry:` hint. Resume with `Last-Event-ID` (or `?last_event_id=`).",
+    },
+    **_json_errors(401, 404, 422, 500, 503),
+}
+
+
+@router.get(
+    "/{project_id}/events",
+    response_class=EventStreamResponse,
+    responses=_STREAM_RESPONSES,
+    summary="Subscribe to the project's events (SSE)",
+)
+async def stream_events(
+    context: EventStreamContext,
+    resources: ResourcesDep,
+    last_event_id_header: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            pattern=EVENT_ID_PATTERN,
+            description="Replay every event after this one first (sent by EventSource when "
+            "it reconnects).",
+        ),
+    ] = None,
+    last_event_id: Annotated[
+        str | None,
+        Query(
+            pattern=EVENT_ID_PATTERN,
+            description="The same, for a new connection: e.g. `last_event_id` of /progress.",
+        ),
+    ] = None,
+) -> EventStreamResponse:
+    """Events after `Last-Event-ID` (exclusive), then each new one as it is published.
+
+    Members only, viewers included. Without a resume point the stream starts at the moment of
+    subscription; load `/progress` first and pass its `last_event_id` to miss nothing.
+    """
+    streams = resources.event_streams
+    streams.ensure_capacity()
+    settings = resources.settings
+    shutdown = anyio.Event()
+    project_id = context.project_id
+    # The header wins: EventSource sends it on reconnect, with a newer id than the URL's.
+    after = last_event_id_header or last_event_id
+    if after is None:
+        # "From now on" is pinned to a concrete id before the headers go out: a client that
+        # has its 200 misses nothing published after it, and no read can skip an event that
+        # lands between two reads. An empty stream starts before any id Redis will assign.
+        after = await resources.events.last_event_id(project_id) or "0-0"
+    return EventStreamResponse(
+        streams.events(project_id, after, shutdown),
+        ping=settings.events_ping_seconds,
+        ping_message_factory=lambda: streams.ping(project_id),
+        send_timeout=settings.events_send_timeout_seconds,
+        shutdown_event=shutdown,
+        shutdown_grace_period=settings.events_shutdown_grace_seconds,
+    )
+
+
+@router.post(
+    "/{project_id}/events/ticket",
+    response_model=EventStreamTicket,
+    responses=error_responses(401, 404),
+)
+async def create_stream_ticket(
+    context: ProjectViewer, resources: ResourcesDep
+) -> EventStreamTicket:
+    """A single-use ticket that opens this project's event stream without a header."""
+    return await event_service.issue_ticket(resources.redis, resources.settings, context)
