@@ -13,10 +13,11 @@ What runs where, all on loopback:
   and timestamps each event's arrival on every connection.
 
 Reported: the API process's RSS before and with every subscriber connected (per connection),
-the same for Valkey (each stream holds one Redis connection), and the delivery latency from
-just before the XADD to the arrival on each connection, as percentiles over every delivery and
-as the time until the last subscriber had each event. The load generator reads all sockets on
-one core, so its own queueing is part of the latency (an upper bound on the server's share).
+the same for Valkey (each stream holds one Redis connection), the API process's CPU time per
+delivery while the events went out, and the delivery latency from just before the XADD to the
+arrival on each connection, as percentiles over every delivery and as the time until the first
+and the last subscriber had each event. The load generator reads all sockets on one core, so
+its own queueing is part of the latency (an upper bound on the server's share).
 Each process raises its open-file limit to what the hard limit allows.
 """
 
