@@ -89,3 +89,22 @@ async def seed_messages(resources: Resources, project_id: object, texts: list[st
             ids.append(message.id)
         await session.commit()
     return ids
+
+
+async def seed_run(resources: Resources, project_id: object, user_id: UUID) -> UUID:
+    """A queued run, as a posted message leaves it before a worker takes it."""
+    from app.conversation import repository as conversation_repository
+    from app.conversation.models import RunKind
+    from app.projects.repository import AccessibleProjectID
+
+    async with resources.session_factory() as session:
+        run = await conversation_repository.add_run(
+            session,
+            AccessibleProjectID(UUID(str(project_id))),
+            kind=RunKind.MESSAGE,
+            stage="idea",
+            user_id=user_id,
+            message_id=None,
+        )
+        await session.commit()
+        return run.id

@@ -321,7 +321,7 @@ async def _run_worker(settings: Settings, endpoints: Endpoints) -> None:
     gateway = LLMGateway(settings, resources.redis, routes=resolve_routes(settings))
     queue = create_queue(endpoints.redis_url)
     await queue.connect()
-    job_worker = create_worker(queue, resources, gateway)
+    job_worker = create_worker(queue, resources, gateway, owns_signals=True)
     errors.print("worker running; Ctrl-C or SIGTERM stops it", highlight=False)
     try:
         await job_worker.start()

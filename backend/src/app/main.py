@@ -2,10 +2,12 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
+from redis.exceptions import RedisError
 
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
@@ -26,6 +28,17 @@ from app.messages.router import router as messages_router
 from app.projects.router import router as projects_router
 
 API_PREFIX = "/api/v1"
+
+logger = structlog.get_logger(__name__)
+
+
+async def _close_step(name: str, close: Callable[[], Awaitable[object]]) -> None:
+    """Shut one part down; a part that is already gone (Redis stopped) must not keep the others
+    from closing."""
+    try:
+        await close()
+    except (OSError, RedisError) as error:
+        logger.warning("shutdown_step_failed", step=name, error=type(error).__name__)
 
 
 def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
@@ -49,18 +62,22 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         queue = create_queue(endpoints.redis_url)
         await queue.connect()
         app.state.run_queue = queue
-        worker = create_worker(queue, resources, gateway) if settings.worker_in_process else None
+        worker = (
+            create_worker(queue, resources, gateway, owns_signals=False)
+            if settings.worker_in_process
+            else None
+        )
         worker_task = asyncio.create_task(worker.start()) if worker is not None else None
         try:
             yield
         finally:
             if worker is not None and worker_task is not None:
-                await worker.stop()
+                await _close_step("worker", worker.stop)
                 with contextlib.suppress(asyncio.CancelledError):
                     await worker_task
-            await queue.disconnect()
-            await gateway.aclose()
-            await resources.close()
+            await _close_step("run queue", queue.disconnect)
+            await _close_step("llm gateway", gateway.aclose)
+            await _close_step("resources", resources.close)
 
     app = FastAPI(
         title="JEEX Idea API",

@@ -4,12 +4,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from httpx import AsyncClient
 
 from app.core.infrastructure import Endpoints
 from app.core.resources import Resources
+from app.memory import service as memory_service
+from app.projects.repository import AccessibleProjectID
 from tests.conftest import client_for, make_settings
 from tests.factories import auth_headers, create_user
 from tests.llm_double import ScriptedLLMServer
@@ -174,6 +177,14 @@ async def test_a_project_goes_through_all_four_stages(
     # Two expert turns in the idea stage, then one in each later stage.
     assert sum(1 for _, kind, _ in story if kind == "section") == 5
     assert all(kind != "error" for _, kind, _ in story)
+
+    # The worker indexed what was written: the project's memory can answer about it.
+    async with resources.session_factory() as session:
+        hits = await memory_service.search(
+            session, resources.memory, AccessibleProjectID(UUID(project.id)), IDEA
+        )
+    assert hits
+    assert {hit.document_type for hit in hits} & {"idea"}
 
 
 async def test_an_invalid_answer_is_refused_and_changes_nothing(

@@ -22,6 +22,7 @@ from tests.factories import (
     create_project,
     create_user,
     seed_document,
+    seed_run,
 )
 from tests.routes import api_routes
 from tests.support.asgi_stream import StreamingASGITransport
@@ -41,6 +42,11 @@ POLICY: dict[tuple[str, str], ProjectRole] = {
     # Removing someone else; leaving (removing oneself) is open to every member.
     ("DELETE", f"{PROJECT}/members/{{user_id}}"): ProjectRole.OWNER,
     ("GET", f"{PROJECT}/progress"): ProjectRole.VIEWER,
+    ("POST", f"{PROJECT}/messages"): ProjectRole.EDITOR,
+    ("GET", f"{PROJECT}/runs/{{run_id}}"): ProjectRole.VIEWER,
+    ("POST", f"{PROJECT}/runs/{{run_id}}/cancel"): ProjectRole.EDITOR,
+    ("POST", f"{PROJECT}/stages/{{stage}}/start"): ProjectRole.EDITOR,
+    ("POST", f"{PROJECT}/stages/{{stage}}/complete"): ProjectRole.EDITOR,
     ("GET", f"{PROJECT}/messages"): ProjectRole.VIEWER,
     ("GET", f"{PROJECT}/documents"): ProjectRole.VIEWER,
     ("GET", f"{PROJECT}/documents/{{document_type}}"): ProjectRole.VIEWER,
@@ -143,7 +149,10 @@ async def _check_every_route(
         for name, role in (("editor", "editor"), ("viewer", "viewer"), ("target", "viewer")):
             await add_member(client, headers["owner"], project["id"], f"{name}@example.com", role)
         await seed_document(resources, project["id"], "idea", ["# one", "# two"])
-        path = _fill(template, project_id=UUID(str(project["id"])), user_id=users["target"])
+        run_id = await seed_run(resources, project["id"], users["owner"])
+        path = _fill(
+            template, project_id=UUID(str(project["id"])), user_id=users["target"], run_id=run_id
+        )
         for caller in ("stranger", "viewer", "editor", "owner"):
             status, text = await _call(
                 stream_client if template in streaming else client,
@@ -163,11 +172,13 @@ async def _check_every_route(
     assert failures == []
 
 
-def _fill(template: str, *, project_id: UUID, user_id: UUID) -> str:
+def _fill(template: str, *, project_id: UUID, user_id: UUID, run_id: UUID) -> str:
     values = {
         "project_id": str(project_id),
         "user_id": str(user_id),
+        "run_id": str(run_id),
         "document_type": "idea",
+        "stage": "specs",
         "version": "1",
     }
     path = template

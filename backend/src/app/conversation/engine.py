@@ -38,6 +38,7 @@ from app.events import schemas as events
 from app.events.deltas import DeltaCoalescer
 from app.events.transaction import defer_event, unit_of_work
 from app.llm.schemas import LLMCall, LLMResult
+from app.memory import service as memory_service
 from app.messages import repository as message_repository
 from app.messages.models import Message, MessageKind, MessageRole
 from app.projects.models import Project, ProjectStage, StageStatus
@@ -109,7 +110,7 @@ class Turn:
                 session, PRODUCT_MANAGER, MessageKind.TEXT, greeting.greeting, DocumentType.IDEA
             )
             await self._mark_stage(session, DocumentType.IDEA, StageStatus.IN_PROGRESS)
-            await self._write_document(
+            written = await self._write_document(
                 session,
                 DocumentType.IDEA,
                 expected_version=0,
@@ -117,6 +118,7 @@ class Turn:
                 reason="the raw idea, restructured",
                 sources=[message.id],
             )
+        await self._remember_version(DocumentType.IDEA, written)
         await self._give_floor_and_ask(DocumentType.IDEA, requested=None)
 
     async def _lock_language(self, detected: str) -> str:
@@ -204,6 +206,7 @@ class Turn:
         questions = state.pending_questions or []
         document = await self._document_text(stage)
         answers = _answers_text(questions, selections, free_text)
+        memory = await self._memory(f"{_questions_text(questions)}\n{answers}")
         section = await self._stream_section(
             expert,
             language,
@@ -215,7 +218,7 @@ class Turn:
                 answers=answers,
                 document=document,
                 earlier=await self._earlier_documents(stage),
-                memory="(none)",
+                memory=memory,
             ),
         )
         async with unit_of_work(self.resources) as session:
@@ -238,6 +241,7 @@ class Turn:
                     content=section,
                 ),
             )
+        await self._remember_section(stage, expert, section)
         current = await self._document_version(stage)
         integration = await self._generate(
             PRODUCT_MANAGER,
@@ -252,7 +256,7 @@ class Turn:
             Integration,
         )
         async with unit_of_work(self.resources) as session:
-            await self._write_document(
+            written = await self._write_document(
                 session,
                 stage,
                 expected_version=current,
@@ -269,6 +273,7 @@ class Turn:
             conversation.pending_questions = None
             conversation.questions_message_id = None
             turns = conversation.turns
+        await self._remember_version(stage, written)
         if turns >= self.max_turns:
             await self.complete_stage(stage)
             return
@@ -314,7 +319,7 @@ class Turn:
                 earlier=await self._earlier_documents(stage),
                 document=await self._document_text(stage),
                 history=await self._history(expert),
-                memory="(none)",
+                memory=await self._memory(f"{expert.focus}\n{await self._document_text(stage)}"),
             ),
             ExpertQuestions,
         )
@@ -473,6 +478,34 @@ class Turn:
         ]
         return "\n\n".join(mine) or "(none)"
 
+    async def _memory(self, query: str) -> str:
+        """The project's memory closest to ``query``: the top hits, filtered by the project and
+        its language inside the memory service."""
+        if not query.strip():
+            return "(nothing yet)"
+        async with self.resources.session_factory() as session:
+            hits = await memory_service.search(
+                session, self.resources.memory, self.project_id, query
+            )
+        return "\n\n".join(hit.text for hit in hits) or "(nothing yet)"
+
+    async def _remember_version(self, stage: DocumentType, version: int) -> None:
+        async with self.resources.session_factory() as session:
+            await memory_service.index_document_version(
+                session, self.resources.memory, self.project_id, stage, version
+            )
+
+    async def _remember_section(self, stage: DocumentType, expert: AgentSpec, text: str) -> None:
+        async with self.resources.session_factory() as session:
+            await memory_service.index_section(
+                session,
+                self.resources.memory,
+                self.project_id,
+                document_type=stage,
+                expert=expert.name.value,
+                text=text,
+            )
+
     def _stage_expert(self, stage: DocumentType, name: str | None) -> AgentSpec | None:
         return next((spec for spec in experts_of(stage) if spec.name.value == name), None)
 
@@ -517,7 +550,7 @@ class Turn:
         content: str,
         reason: str,
         sources: list[UUID],
-    ) -> None:
+    ) -> int:
         version = await document_service.append_version(
             session,
             self.project_id,
@@ -539,6 +572,7 @@ class Turn:
                 reason=version.reason,
             ),
         )
+        return version.version
 
 
 async def complete_stage(

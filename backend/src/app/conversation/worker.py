@@ -72,19 +72,26 @@ async def _beat(job: Any, interval: float) -> None:
 
 
 def create_worker(
-    queue: Queue, resources: Resources, gateway: "LLMGateway"
+    queue: Queue, resources: Resources, gateway: "LLMGateway", *, owns_signals: bool
 ) -> "Worker[RunContext]":
+    """``owns_signals``: the worker is the process (``jeex-idea worker``) and stops on SIGTERM;
+    inside ``serve`` uvicorn owns the signals and stops the worker through the lifespan."""
+
     async def startup(ctx: RunContext) -> None:
         ctx["resources"] = resources
         ctx["gateway"] = gateway
         await recover_open_runs(queue, resources)
 
-    return Worker[RunContext](
+    worker = Worker[RunContext](
         queue,
         functions=[(DRAIN_PROJECT, drain_project)],
         concurrency=resources.settings.worker_concurrency,
         startup=startup,
     )
+    if not owns_signals:
+        # saq would otherwise replace uvicorn's handlers: SIGTERM would stop only the worker.
+        worker.SIGNALS = []
+    return worker
 
 
 async def recover_open_runs(queue: Queue, resources: Resources) -> None:
