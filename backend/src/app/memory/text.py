@@ -33,6 +33,20 @@ _SENTENCE_END = re.compile(r"(?<=[.!?…。！？।])\s+")
 _TRAIL_SHARE = 4
 
 
+def _fence_after(line: str, fence: str | None) -> tuple[bool, str | None]:
+    """Whether ``line`` opens or closes a code fence, and the fence still open after it: a
+    fence closes only with a run of the same character at least as long."""
+    marker = _FENCE.match(line)
+    if marker is None:
+        return False, fence
+    run = marker.group(1)
+    if fence is None:
+        return True, run
+    if run[0] == fence[0] and len(run) >= len(fence):
+        return True, None
+    return True, fence
+
+
 def normalise(text: str) -> str:
     """Canonical text: NFKC, Unix newlines, no invisible characters or HTML comments, runs of
     spaces inside a line collapsed (indentation kept: it carries list and code structure),
@@ -94,14 +108,8 @@ def _sections(text: str) -> Iterator[_Section]:
     body: list[str] = []
     fence: str | None = None
     for line in text.split("\n"):
-        marker = _FENCE.match(line)
-        if marker is not None:
-            run = marker.group(1)
-            if fence is None:
-                fence = run
-            elif run[0] == fence[0] and len(run) >= len(fence):
-                fence = None
-        heading = _ATX_HEADING.match(line) if fence is None and marker is None else None
+        is_fence, fence = _fence_after(line, fence)
+        heading = _ATX_HEADING.match(line) if fence is None and not is_fence else None
         if heading is None:
             body.append(line)
             continue
@@ -156,13 +164,7 @@ def _blocks(body: str) -> list[str]:
     current: list[str] = []
     fence: str | None = None
     for line in body.split("\n"):
-        marker = _FENCE.match(line)
-        if marker is not None:
-            run = marker.group(1)
-            if fence is None:
-                fence = run
-            elif run[0] == fence[0] and len(run) >= len(fence):
-                fence = None
+        _, fence = _fence_after(line, fence)
         if not line.strip() and fence is None:
             if current:
                 blocks.append("\n".join(current))
