@@ -72,11 +72,15 @@ async def test_a_queued_run_is_cancelled_at_once(
             f"{project.base}/messages", json={"content": IDEA}, headers=project.headers
         )
         run = accepted.json()["run"]
+        waiting = (await project.get("/progress"))["active_run"]
+        assert (waiting["id"], waiting["status"]) == (run["id"], "queued")
         cancelled = await client.post(
             f"{project.base}/runs/{run['id']}/cancel", headers=project.headers
         )
+        progress_after = await project.get("/progress")
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["error"]["code"] == "cancelled"
+    assert progress_after["active_run"] is None
 
 
 async def _orphan(resources: object, run_id: str, attempts: int) -> None:

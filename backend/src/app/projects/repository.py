@@ -139,7 +139,8 @@ async def touch_project(session: AsyncSession, project_id: AccessibleProjectID) 
     project.updated_at = func.now()
 
 
-# One round trip for the whole snapshot: stage statuses and each document's latest version.
+# One round trip for the whole snapshot: stage statuses, each document's latest version and
+# the run being worked on (the oldest open one).
 _PROGRESS = text(
     """
     SELECT p.current_stage,
@@ -154,7 +155,15 @@ _PROGRESS = text(
                        'updated_at', d.created_at))
               FROM (SELECT DISTINCT ON (document_type) document_type, version, created_at
                       FROM document_version WHERE project_id = p.id
-                     ORDER BY document_type, version DESC) d) AS documents
+                     ORDER BY document_type, version DESC) d) AS documents,
+           (SELECT json_build_object(
+                       'id', r.id, 'kind', r.kind, 'status', r.status, 'stage', r.stage,
+                       'message_id', r.message_id, 'created_at', r.created_at,
+                       'started_at', r.started_at)
+              FROM agent_execution r
+             WHERE r.project_id = p.id AND r.status IN ('queued', 'running')
+             ORDER BY r.id
+             LIMIT 1) AS active_run
       FROM project p
      WHERE p.id = :project_id
     """
@@ -163,6 +172,13 @@ _PROGRESS = text(
 
 async def progress_snapshot(
     session: AsyncSession, project_id: AccessibleProjectID
-) -> Row[tuple[str, list[dict[str, object]] | None, list[dict[str, object]] | None]]:
+) -> Row[
+    tuple[
+        str,
+        list[dict[str, object]] | None,
+        list[dict[str, object]] | None,
+        dict[str, object] | None,
+    ]
+]:
     result = await session.execute(_PROGRESS, {"project_id": project_id})
     return result.one()

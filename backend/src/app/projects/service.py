@@ -19,6 +19,7 @@ from app.projects.exceptions import (
 )
 from app.projects.models import Project, ProjectMember, ProjectRole
 from app.projects.schemas import (
+    ActiveRun,
     MemberAdd,
     MemberRead,
     MemberUpdate,
@@ -172,7 +173,7 @@ async def progress(
     # already in the snapshot and its event replays after last_event_id (seen twice, harmless).
     # Read the other way round, its event could fall before last_event_id and never be seen.
     last_event_id = await events.last_event_id(context.project_id)
-    current_stage, stages, documents = await project_repository.progress_snapshot(
+    current_stage, stages, documents, active_run = await project_repository.progress_snapshot(
         session, context.project_id
     )
     written = {item["document_type"]: item for item in documents or []}
@@ -185,5 +186,6 @@ async def progress(
             else DocumentStatus(document_type=document_type, active_version=None, updated_at=None)
             for document_type in STAGE_ORDER
         ],
+        active_run=ActiveRun.model_validate(active_run) if active_run else None,
         last_event_id=last_event_id,
     )
