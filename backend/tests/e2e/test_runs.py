@@ -83,35 +83,38 @@ async def test_a_queued_run_is_cancelled_at_once(
     assert progress_after["active_run"] is None
 
 
-async def _orphan(resources: object, run_id: str, attempts: int) -> None:
-    """What a worker killed mid-run leaves: running, under a lease nobody renews."""
-    async with resources.session_factory.begin() as session:  # type: ignore[attr-defined]
-        await session.execute(
-            update(AgentExecution)
-            .where(AgentExecution.id == UUID(run_id))
-            .values(
-                status="running",
-                attempts=attempts,
-                lease_until=datetime.now(UTC) - timedelta(seconds=1),
-            )
+async def _orphaned_run(
+    models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, *, attempts: int
+) -> tuple[Project, str]:
+    """What a worker killed mid-run leaves: its run marked running, under a lease nobody renews
+    any more, after ``attempts`` tries. No worker runs while it is set up."""
+    parked = conversation_settings(tmp_path, models, worker_in_process=False)
+    async with client_for(parked, endpoints) as (client, resources):
+        project = await open_project(client, resources, f"orphan{attempts}@example.com")
+        accepted = await client.post(
+            f"{project.base}/messages", json={"content": IDEA}, headers=project.headers
         )
+        run_id = accepted.json()["run"]["id"]
+        async with resources.session_factory.begin() as session:
+            await session.execute(
+                update(AgentExecution)
+                .where(AgentExecution.id == UUID(run_id))
+                .values(
+                    status="running",
+                    attempts=attempts,
+                    lease_until=datetime.now(UTC) - timedelta(seconds=1),
+                )
+            )
+    return project, run_id
 
 
 async def test_a_run_orphaned_by_a_dead_worker_is_taken_over(
     models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
 ) -> None:
-    parked = conversation_settings(tmp_path, models, worker_in_process=False)
-    async with client_for(parked, endpoints) as (client, resources):
-        project = await open_project(client, resources, "orphan@example.com")
-        accepted = await client.post(
-            f"{project.base}/messages", json={"content": IDEA}, headers=project.headers
-        )
-        run_id = accepted.json()["run"]["id"]
-        await _orphan(resources, run_id, attempts=1)
+    orphaned, run_id = await _orphaned_run(models, tmp_path, endpoints, attempts=1)
     working = conversation_settings(tmp_path, models)
-    async with client_for(working, endpoints) as (client, resources):
-        project = Project(client, project.headers, project.id)
-        final = await project.wait(run_id)
+    async with client_for(working, endpoints) as (client, _):
+        final = await Project(client, orphaned.headers, orphaned.id).wait(run_id)
     assert final["status"] == "completed"
     assert final["attempts"] == 2
 
@@ -119,17 +122,10 @@ async def test_a_run_orphaned_by_a_dead_worker_is_taken_over(
 async def test_a_run_that_keeps_dying_fails_visibly(
     models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
 ) -> None:
-    parked = conversation_settings(tmp_path, models, worker_in_process=False)
-    async with client_for(parked, endpoints) as (client, resources):
-        project = await open_project(client, resources, "dying@example.com")
-        accepted = await client.post(
-            f"{project.base}/messages", json={"content": IDEA}, headers=project.headers
-        )
-        run_id = accepted.json()["run"]["id"]
-        await _orphan(resources, run_id, attempts=3)
+    orphaned, run_id = await _orphaned_run(models, tmp_path, endpoints, attempts=3)
     working = conversation_settings(tmp_path, models)
-    async with client_for(working, endpoints) as (client, resources):
-        project = Project(client, project.headers, project.id)
+    async with client_for(working, endpoints) as (client, _):
+        project = Project(client, orphaned.headers, orphaned.id)
         final = await project.wait(run_id)
         messages = await project.messages()
         documents = await project.get("/documents")
