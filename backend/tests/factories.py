@@ -53,10 +53,12 @@ async def seed_document(
     """Write ``contents`` as consecutive versions, as the conversation engine would."""
     from app.documents import service as document_service
     from app.documents.constants import DocumentType
+    from app.events.transaction import unit_of_work
     from app.projects.repository import AccessibleProjectID
 
     scoped = AccessibleProjectID(UUID(str(project_id)))
-    async with resources.session_factory() as session:
+    # Through a unit of work, as the engine writes: its events are published on commit.
+    async with unit_of_work(resources) as session:
         for content in contents:
             current = await document_service.statuses(session, scoped)
             number = next(
@@ -71,7 +73,6 @@ async def seed_document(
                 reason="integration",
                 author_agent=author_agent,
             )
-        await session.commit()
 
 
 async def seed_messages(resources: Resources, project_id: object, texts: list[str]) -> list[UUID]:
@@ -108,3 +109,13 @@ async def seed_run(resources: Resources, project_id: object, user_id: UUID) -> U
         )
         await session.commit()
         return run.id
+
+
+async def stream_events(resources: Resources, project_id: object) -> list[dict[str, object]]:
+    """Every event on the project's stream, oldest first, as the JSON clients receive."""
+    import json
+
+    from app.events.publisher import stream_key
+
+    entries = await resources.redis.xrange(stream_key(UUID(str(project_id))))
+    return [json.loads(fields[b"data"]) for _, fields in entries]

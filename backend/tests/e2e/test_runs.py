@@ -16,6 +16,7 @@ from tests.e2e.test_conversation import (
     conversation_settings,
     open_project,
 )
+from tests.factories import stream_events
 from tests.llm_double import ScriptedLLMServer, directive
 
 
@@ -29,6 +30,10 @@ async def test_without_a_model_the_message_is_kept_and_the_run_fails_clearly(
         project = await open_project(client, resources, "nomodel@example.com")
         run = await project.say(IDEA)
         messages = await project.messages()
+        announced = await stream_events(resources, project.id)
+    assert announced[-1]["type"] == "run.failed"
+    assert announced[-1]["run_id"] == run["id"]
+    assert announced[-1]["error"]["code"] == "llm_not_configured"
     assert run["status"] == "failed"
     assert run["error"]["code"] == "llm_not_configured"
     assert messages[0]["content"] == IDEA

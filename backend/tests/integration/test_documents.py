@@ -3,7 +3,13 @@ from html.parser import HTMLParser
 from httpx import AsyncClient
 
 from app.core.resources import Resources
-from tests.factories import auth_headers, create_project, create_user, seed_document
+from tests.factories import (
+    auth_headers,
+    create_project,
+    create_user,
+    seed_document,
+    stream_events,
+)
 
 IDEA_V1 = "# Idea\n\nA bakery app.\n"
 IDEA_V2 = "# Idea\n\nA bakery app for night owls.\n\n## Audience\n\nStudents.\n"
@@ -61,6 +67,15 @@ async def test_a_manual_edit_needs_the_current_etag(
     assert saved.json()["parent_version"] == 1
     again = await client.put(f"{base}/idea", json=body, headers={**headers, "If-Match": '"1"'})
     assert again.status_code == 412
+    announced = [
+        (event["type"], event["version"], event["author_agent"], event["author_user_id"])
+        for event in await stream_events(resources, base.split("/")[4])
+    ]
+    # v1 came from an agent, v2 from the user's edit; the refused edits announced nothing.
+    assert announced == [
+        ("document.version", 1, "pm", None),
+        ("document.version", 2, None, saved.json()["author_user_id"]),
+    ]
 
 
 async def test_rollback_is_a_new_version_with_old_content(
@@ -77,6 +92,12 @@ async def test_rollback_is_a_new_version_with_old_content(
     body = response.json()
     assert (body["version"], body["content"]) == (3, IDEA_V1)
     assert body["reason"] == "rollback to version 1: too narrow"
+    last = (await stream_events(resources, base.split("/")[4]))[-1]
+    assert (last["type"], last["version"], last["reason"]) == (
+        "document.version",
+        3,
+        "rollback to version 1: too narrow",
+    )
     versions = (await client.get(f"{base}/idea/versions", headers=headers)).json()
     assert [v["version"] for v in versions] == [3, 2, 1]
     assert "content" not in versions[0]

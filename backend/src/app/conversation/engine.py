@@ -561,17 +561,6 @@ class Turn:
             author_agent=PRODUCT_MANAGER.name.value,
             source_message_ids=sources,
         )
-        defer_event(
-            session,
-            events.DocumentVersionCreated(
-                project_id=self.project_id,
-                document_type=stage.value,
-                version=version.version,
-                author_agent=version.author_agent,
-                author_user_id=None,
-                reason=version.reason,
-            ),
-        )
         return version.version
 
 

@@ -119,6 +119,9 @@ async def _claim_next(resources: Resources, project_id: AccessibleProjectID) -> 
                 )
                 await _post_failure(session, run, "run_abandoned")
                 continue
+            if run.user_id is None:
+                _end(session, run, RunStatus.FAILED, "user_gone", "The run's user was deleted.")
+                continue
             run.status = RunStatus.RUNNING
             run.attempts += 1
             run.started_at = _now()
@@ -132,9 +135,6 @@ async def _claim_next(resources: Resources, project_id: AccessibleProjectID) -> 
                     stage=run.stage,
                 ),
             )
-            if run.user_id is None:
-                _end(session, run, RunStatus.FAILED, "user_gone", "The run's user was deleted.")
-                continue
             return RunInfo(
                 id=run.id,
                 project_id=project_id,

@@ -1,6 +1,6 @@
 """Async SQLAlchemy: the declarative base, the engine and the request-scoped session."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from uuid import UUID
 
@@ -78,18 +78,3 @@ async def run_after_commit(session: AsyncSession) -> None:
     callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
     for callback in callbacks:
         await callback()
-
-
-async def transactional_session(
-    factory: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commit when the caller finishes cleanly, roll back on any error."""
-    async with factory() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            discard_after_commit(session)
-            await session.rollback()
-            raise
-        await run_after_commit(session)

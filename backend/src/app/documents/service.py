@@ -21,6 +21,8 @@ from app.documents.models import DocumentVersion
 from app.documents.quality import QualityReport, assess_quality
 from app.documents.rendering import render_preview
 from app.documents.schemas import DocumentStatus, DocumentVersionRead, VersionSummary
+from app.events.schemas import DocumentVersionCreated
+from app.events.transaction import defer_event
 from app.projects.repository import AccessibleProjectID
 
 # Versions never change, so a rendered preview stays valid for as long as we keep it.
@@ -71,6 +73,18 @@ async def append_version(
             f"Another change to the {document_type} document was saved first; reload it.",
             details={"current_version": current_number + 1},
         ) from error
+    # Every new version, whoever wrote it (an agent, a manual edit, a rollback), is announced.
+    defer_event(
+        session,
+        DocumentVersionCreated(
+            project_id=project_id,
+            document_type=document_type.value,
+            version=version.version,
+            author_agent=author_agent,
+            author_user_id=author_user_id,
+            reason=reason,
+        ),
+    )
     return DocumentVersionRead.model_validate(version)
 
 

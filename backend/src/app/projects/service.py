@@ -4,6 +4,7 @@ from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import after_commit
 from app.core.redis import project_key
 from app.documents.constants import STAGE_ORDER, DocumentType
 from app.documents.schemas import DocumentStatus
@@ -79,11 +80,17 @@ async def update_project(
 async def delete_project(
     session: AsyncSession, redis: "Redis", memory: MemoryStore, context: ProjectContext
 ) -> None:
-    """Rows go with the transaction; the project's Redis keys and memory after it (see purge)."""
+    """Rows go with the transaction; the project's Redis keys and memory once it has committed,
+    so a delete that fails to commit leaves the project whole."""
     await project_repository.delete_project(session, context.project_id)
     await session.flush()
-    await purge_project_keys(redis, context.project_id)
-    await memory_service.purge_project(memory, context.project_id)
+    project_id = context.project_id
+
+    async def purge() -> None:
+        await purge_project_keys(redis, project_id)
+        await memory_service.purge_project(memory, project_id)
+
+    after_commit(session, purge)
 
 
 async def purge_project_keys(redis: "Redis", project_id: UUID) -> int:
