@@ -111,6 +111,26 @@ async def seed_run(resources: Resources, project_id: object, user_id: UUID) -> U
         return run.id
 
 
+async def seed_export(resources: Resources, project_id: object, user_id: UUID) -> UUID:
+    """An export as a request leaves it before a worker builds it (of whatever exists now)."""
+    from app.exports import repository as export_repository
+    from app.exports.models import Export
+    from app.projects.repository import AccessibleProjectID
+
+    scoped = AccessibleProjectID(UUID(str(project_id)))
+    async with resources.session_factory() as session:
+        export = Export(
+            project_id=scoped,
+            requested_by=user_id,
+            document_versions={},
+            project_name="seeded",
+            language=None,
+        )
+        await export_repository.add(session, scoped, export)
+        await session.commit()
+        return export.id
+
+
 async def stream_events(resources: Resources, project_id: object) -> list[dict[str, object]]:
     """Every event on the project's stream, oldest first, as the JSON clients receive."""
     import json

@@ -308,10 +308,11 @@ def worker() -> None:
 
 
 async def _run_worker(settings: Settings, endpoints: Endpoints) -> None:
-    from app.conversation.worker import create_queue, create_worker
+    from app.core.jobs import create_queue
     from app.core.resources import Resources
     from app.llm.routing import resolve_routes
     from app.llm.service import LLMGateway
+    from app.worker import create_worker
 
     await prepare_database(
         settings, endpoints.database_url, embedded=False, schema=SchemaPolicy.REQUIRE_HEAD

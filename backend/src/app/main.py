@@ -12,20 +12,22 @@ from redis.exceptions import RedisError
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
 from app.conversation.router import router as conversation_router
-from app.conversation.worker import create_queue, create_worker
 from app.core.config import Settings, load_settings
 from app.core.errors import ErrorResponse, install_error_handlers
 from app.core.infrastructure import Endpoints
+from app.core.jobs import create_queue
 from app.core.logging import configure_logging
 from app.core.middleware import CorrelationIdMiddleware, UnhandledErrorMiddleware
 from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
 from app.documents.router import router as documents_router
 from app.events.router import router as events_router
+from app.exports.router import router as exports_router
 from app.health.router import router as health_router
 from app.llm.routing import resolve_routes
 from app.messages.router import router as messages_router
 from app.projects.router import router as projects_router
+from app.worker import create_worker
 
 API_PREFIX = "/api/v1"
 
@@ -61,7 +63,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         app.state.llm_gateway = gateway
         queue = create_queue(endpoints.redis_url)
         await queue.connect()
-        app.state.run_queue = queue
+        app.state.job_queue = queue
         worker = (
             create_worker(queue, resources, gateway, owns_signals=False)
             if settings.worker_in_process
@@ -99,6 +101,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         conversation_router,
         documents_router,
         events_router,
+        exports_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     instrument_app(app)

@@ -4,6 +4,7 @@ from app.auth.models import PersonalAccessToken, RefreshToken, UserIdentity
 from app.conversation.models import AgentExecution, ConversationState
 from app.core.db import Base
 from app.documents.models import DocumentVersion
+from app.exports.models import Export
 from app.messages.models import Message
 from app.projects.models import Project, ProjectMember, ProjectStage
 from app.users.models import User
@@ -13,6 +14,7 @@ __all__ = [
     "Base",
     "ConversationState",
     "DocumentVersion",
+    "Export",
     "Message",
     "PersonalAccessToken",
     "Project",

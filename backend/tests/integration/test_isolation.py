@@ -17,6 +17,7 @@ from tests.factories import (
     create_project,
     create_user,
     seed_document,
+    seed_export,
     seed_messages,
     seed_run,
 )
@@ -44,11 +45,12 @@ BODIES: dict[tuple[str, str], dict[str, object]] = {
 }
 
 
-def _fill(path: str, *, project_id: str, user_id: str, run_id: str) -> str:
+def _fill(path: str, *, project_id: str, user_id: str, run_id: str, export_id: str) -> str:
     filled = (
         path.replace("{project_id}", project_id)
         .replace("{user_id}", user_id)
         .replace("{run_id}", run_id)
+        .replace("{export_id}", export_id)
         .replace("{stage}", "specs")
         .replace("{document_type}", "idea")
         .replace("{version}", "1")
@@ -76,6 +78,7 @@ async def test_no_route_lets_a_stranger_reach_another_project(
     )
     await seed_messages(resources, project_a["id"], ["A-SECRET-MESSAGE"])
     a_run = await seed_run(resources, project_a["id"], alice)
+    a_export = await seed_export(resources, project_a["id"], alice)
     project_b = await create_project(client, b_headers, "B project")
     await seed_document(resources, project_b["id"], "idea", ["B doc", "B doc 2"])
 
@@ -89,16 +92,26 @@ async def test_no_route_lets_a_stranger_reach_another_project(
     for method, path in routes:
         body = BODIES.get((method, path))
         # A's project id, with A's objects: as if it did not exist.
-        url = _fill(path, project_id=str(project_a["id"]), user_id=str(carol), run_id=str(a_run))
+        url = _fill(
+            path,
+            project_id=str(project_a["id"]),
+            user_id=str(carol),
+            run_id=str(a_run),
+            export_id=str(a_export),
+        )
         response = await client.request(
             method, url, json=body, params={"from": 1, "to": 2}, headers=b_headers
         )
         assert response.status_code == 404, f"{method} {path}: {response.status_code}"
         _assert_nothing_of_a(response.text, f"{method} {path}")
         # B's own project, but an object of A's: refused just the same.
-        if "{user_id}" in path or "{run_id}" in path:
+        if any(name in path for name in ("{user_id}", "{run_id}", "{export_id}")):
             mixed = _fill(
-                path, project_id=str(project_b["id"]), user_id=str(carol), run_id=str(a_run)
+                path,
+                project_id=str(project_b["id"]),
+                user_id=str(carol),
+                run_id=str(a_run),
+                export_id=str(a_export),
             )
             response = await client.request(method, mixed, json=body, headers=b_headers)
             assert response.status_code == 404, f"{method} {path} (mixed): {response.status_code}"

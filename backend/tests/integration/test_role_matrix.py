@@ -22,6 +22,7 @@ from tests.factories import (
     create_project,
     create_user,
     seed_document,
+    seed_export,
     seed_run,
 )
 from tests.routes import api_routes
@@ -59,6 +60,10 @@ POLICY: dict[tuple[str, str], ProjectRole] = {
     ("GET", f"{PROJECT}/documents/{{document_type}}/quality"): ProjectRole.VIEWER,
     ("GET", f"{PROJECT}/events"): ProjectRole.VIEWER,
     ("POST", f"{PROJECT}/events/ticket"): ProjectRole.VIEWER,
+    ("POST", f"{PROJECT}/exports"): ProjectRole.EDITOR,
+    # Downloading is open to every member, as reading the documents is.
+    ("GET", f"{PROJECT}/exports/{{export_id}}"): ProjectRole.VIEWER,
+    ("GET", f"{PROJECT}/exports/{{export_id}}/download"): ProjectRole.VIEWER,
 }
 
 
@@ -150,8 +155,13 @@ async def _check_every_route(
             await add_member(client, headers["owner"], project["id"], f"{name}@example.com", role)
         await seed_document(resources, project["id"], "idea", ["# one", "# two"])
         run_id = await seed_run(resources, project["id"], users["owner"])
+        export_id = await seed_export(resources, project["id"], users["owner"])
         path = _fill(
-            template, project_id=UUID(str(project["id"])), user_id=users["target"], run_id=run_id
+            template,
+            project_id=UUID(str(project["id"])),
+            user_id=users["target"],
+            run_id=run_id,
+            export_id=export_id,
         )
         for caller in ("stranger", "viewer", "editor", "owner"):
             status, text = await _call(
@@ -172,11 +182,12 @@ async def _check_every_route(
     assert failures == []
 
 
-def _fill(template: str, *, project_id: UUID, user_id: UUID, run_id: UUID) -> str:
+def _fill(template: str, *, project_id: UUID, user_id: UUID, run_id: UUID, export_id: UUID) -> str:
     values = {
         "project_id": str(project_id),
         "user_id": str(user_id),
         "run_id": str(run_id),
+        "export_id": str(export_id),
         "document_type": "idea",
         "stage": "specs",
         "version": "1",

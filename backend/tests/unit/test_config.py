@@ -39,3 +39,18 @@ def test_data_dir_is_made_absolute(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def test_log_level_is_upper_cased(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JEEX_LOG_LEVEL", "debug")
     assert load_settings().log_level == "DEBUG"
+
+
+def test_exports_live_under_the_data_dir_unless_told(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("JEEX_DATA_DIR", str(tmp_path))
+    assert load_settings().exports_path == tmp_path / "exports"
+    monkeypatch.setenv("JEEX_EXPORT_DIR", str(tmp_path / "shared" / ".." / "volume"))
+    assert load_settings().exports_path == tmp_path / "volume"
+
+
+def test_a_bad_cleanup_schedule_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JEEX_EXPORT_CLEANUP_CRON", "every ten minutes")
+    with pytest.raises(SettingsError, match="JEEX_EXPORT_CLEANUP_CRON: .*not a cron expression"):
+        load_settings()

@@ -7,6 +7,7 @@ from types import ModuleType
 import pytest
 
 from app.documents import repository as document_repository
+from app.exports import repository as export_repository
 from app.messages import repository as message_repository
 from app.projects import repository as project_repository
 from app.projects.repository import AccessibleProjectID
@@ -15,6 +16,7 @@ PROJECT_OWNED_MODELS = (
     "ProjectMember",
     "ProjectStage",
     "DocumentVersion",
+    "Export",
     "Message",
     "project_stage",
     "document_version",
@@ -25,6 +27,9 @@ UNSCOPED_ON_PURPOSE = {
     "get_membership",
     "list_for_user",
     "add_project",
+    # The worker's own sweeps, across every project: expiry and recovery after a restart.
+    "due_for_cleanup",
+    "unfinished",
 }
 
 
@@ -38,7 +43,7 @@ def _functions(module: ModuleType) -> list[tuple[str, typing.Any]]:
 
 @pytest.mark.parametrize(
     "module",
-    [project_repository, message_repository, document_repository],
+    [project_repository, message_repository, document_repository, export_repository],
     ids=lambda m: m.__name__,
 )
 def test_project_owned_queries_require_an_accessible_project_id(module: ModuleType) -> None:
@@ -58,7 +63,7 @@ def test_project_owned_queries_require_an_accessible_project_id(module: ModuleTy
 def test_the_scan_sees_the_repositories() -> None:
     names = {
         name
-        for module in (message_repository, document_repository)
+        for module in (message_repository, document_repository, export_repository)
         for name, _ in _functions(module)
     }
-    assert {"add", "latest", "older_than", "newer_than"} <= names
+    assert {"add", "latest", "older_than", "newer_than", "claim", "finish"} <= names

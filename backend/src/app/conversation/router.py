@@ -3,9 +3,8 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from app.conversation import service as conversation_service
-from app.conversation.dependencies import RunQueueDep
 from app.conversation.schemas import MessageAccepted, MessageCreate, RunRead, StageStartAccepted
-from app.core.deps import ResourcesDep, SessionDep
+from app.core.deps import JobQueueDep, ResourcesDep, SessionDep
 from app.core.errors import error_responses
 from app.documents.constants import DocumentType
 from app.projects.dependencies import ProjectEditor, ProjectViewer
@@ -28,7 +27,7 @@ async def post_message(
     context: ProjectEditor,
     session: SessionDep,
     resources: ResourcesDep,
-    queue: RunQueueDep,
+    queue: JobQueueDep,
 ) -> MessageAccepted:
     """Send a message to the team. The answer comes as events of the returned run."""
     return await conversation_service.post_message(
@@ -58,7 +57,7 @@ async def start_stage(
     context: ProjectEditor,
     session: SessionDep,
     resources: ResourcesDep,
-    queue: RunQueueDep,
+    queue: JobQueueDep,
 ) -> StageStartAccepted:
     """Open a stage (its previous stage must be completed) or re-open a completed one."""
     run = await conversation_service.start_stage(session, queue, resources.settings, context, stage)

@@ -1,4 +1,4 @@
-"""The job worker (saq on Redis): runs the conversation's runs, in `serve` or on its own.
+"""The conversation's job: drains a project's runs.
 
 A job says "this project has runs waiting"; the worker that takes it drains the project in
 order under the project's lock. Jobs beat their heartbeat while they work, so saq re-queues the
@@ -7,34 +7,19 @@ job of a worker that died, and the next attempt takes its run over.
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
-from saq import Queue, Worker
-from saq.types import Context
+from saq import Queue
 from sqlalchemy import select
 
 from app.conversation import runs
 from app.conversation.models import AgentExecution, RunStatus
 from app.core.config import Settings
+from app.core.jobs import JobContext
 from app.core.resources import Resources
 
-if TYPE_CHECKING:
-    from app.llm.service import LLMGateway
-
-QUEUE_NAME = "jeex-runs"
-
-
-class RunContext(Context, total=False):
-    resources: Resources
-    gateway: "LLMGateway"
-
-
 DRAIN_PROJECT = "drain_project"
-
-
-def create_queue(redis_url: str) -> Queue:
-    return Queue.from_url(redis_url, name=QUEUE_NAME)
 
 
 async def enqueue_project(queue: Queue, settings: Settings, project_id: UUID) -> None:
@@ -47,7 +32,7 @@ async def enqueue_project(queue: Queue, settings: Settings, project_id: UUID) ->
     )
 
 
-async def drain_project(ctx: RunContext, *, project_id: str) -> None:
+async def drain_project(ctx: JobContext, *, project_id: str) -> None:
     resources = ctx["resources"]
     gateway = ctx["gateway"]
     job = ctx["job"]
@@ -69,29 +54,6 @@ async def _beat(job: Any, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         await job.update()
-
-
-def create_worker(
-    queue: Queue, resources: Resources, gateway: "LLMGateway", *, owns_signals: bool
-) -> "Worker[RunContext]":
-    """``owns_signals``: the worker is the process (``jeex-idea worker``) and stops on SIGTERM;
-    inside ``serve`` uvicorn owns the signals and stops the worker through the lifespan."""
-
-    async def startup(ctx: RunContext) -> None:
-        ctx["resources"] = resources
-        ctx["gateway"] = gateway
-        await recover_open_runs(queue, resources)
-
-    worker = Worker[RunContext](
-        queue,
-        functions=[(DRAIN_PROJECT, drain_project)],
-        concurrency=resources.settings.worker_concurrency,
-        startup=startup,
-    )
-    if not owns_signals:
-        # saq would otherwise replace uvicorn's handlers: SIGTERM would stop only the worker.
-        worker.SIGNALS = []
-    return worker
 
 
 async def recover_open_runs(queue: Queue, resources: Resources) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
+from croniter import croniter
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
@@ -224,6 +225,21 @@ class Settings(BaseSettings):
     worker_job_timeout_seconds: int = Field(default=1800, ge=10)
     worker_heartbeat_seconds: int = Field(default=30, ge=2, le=600)
 
+    # --- Exports (app.exports): ZIP archives of a project's documents, built by the worker.
+    export_dir: Path | None = Field(
+        default=None,
+        description="Where archives are stored; defaults to <data dir>/exports. Every API "
+        "replica and worker must see the same folder (a shared volume).",
+    )
+    export_ttl_seconds: int = Field(
+        default=86_400, ge=60, le=30 * 86_400, description="How long an archive is downloadable."
+    )
+    export_max_attempts: int = Field(default=3, ge=1, le=10)
+    export_cleanup_cron: str = Field(
+        default="*/10 * * * *",
+        description="When the worker removes expired archives (cron syntax, UTC).",
+    )
+
     # --- Events (app.events): one Redis Stream per project (proj:{id}:events), served over SSE.
     events_stream_maxlen: int = Field(
         default=10_000,
@@ -269,6 +285,18 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
+
+    @field_validator("export_dir")
+    @classmethod
+    def _absolute_export_dir(cls, value: Path | None) -> Path | None:
+        return None if value is None else value.expanduser().resolve()
+
+    @field_validator("export_cleanup_cron")
+    @classmethod
+    def _cron_expression(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError("not a cron expression, e.g. '*/10 * * * *'")
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -445,6 +473,10 @@ class Settings(BaseSettings):
         """The vector size of the configured model (its validator always fills it in)."""
         assert self.embeddings_dimensions is not None
         return self.embeddings_dimensions
+
+    @property
+    def exports_path(self) -> Path:
+        return self.export_dir if self.export_dir is not None else self.data_dir / "exports"
 
     @cached_property
     def is_production(self) -> bool:

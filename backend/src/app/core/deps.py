@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.resources import Resources
@@ -28,3 +29,12 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 # "function" scope: the commit finishes before the response is sent, so a client is never told
 # a write succeeded that then failed to commit.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_job_queue(request: Request) -> Queue:
+    queue: Queue = request.app.state.job_queue
+    return queue
+
+
+# Where requests leave work for the worker (conversation runs, exports).
+JobQueueDep = Annotated[Queue, Depends(get_job_queue)]

@@ -16,6 +16,7 @@ from app.core.redis import create_redis
 from app.core.security import AccessTokens
 from app.events.publisher import EventPublisher
 from app.events.streams import EventStreams
+from app.exports.storage import ExportStorage, LocalExportStorage
 from app.memory.embeddings import create_embedder
 from app.memory.store import MemoryStore
 
@@ -38,6 +39,8 @@ class Resources:
     # The one publisher of project events, and the SSE streams that read them back.
     events: EventPublisher
     event_streams: EventStreams
+    # Where export archives are kept (a folder here; an object store can take its place).
+    export_storage: ExportStorage
 
     @classmethod
     def open(cls, settings: Settings, endpoints: Endpoints) -> "Resources":
@@ -58,6 +61,7 @@ class Resources:
             auth_providers=build_providers(settings),
             events=EventPublisher(settings, redis),
             event_streams=EventStreams(settings, endpoints.redis_url),
+            export_storage=LocalExportStorage(settings.exports_path),
         )
 
     async def close(self) -> None:

@@ -111,6 +111,12 @@ class ExportReady(_ProjectEvent):
     expires_at: datetime
 
 
+class ExportFailed(_ProjectEvent):
+    type: Literal["export.failed"] = "export.failed"
+    export_id: UUID
+    error: ErrorInfo
+
+
 class Ping(_ProjectEvent):
     type: Literal["ping"] = "ping"
 
@@ -127,6 +133,7 @@ ProjectEvent = Annotated[
     | RunFailed
     | ExportProgress
     | ExportReady
+    | ExportFailed
     | Ping,
     Field(discriminator="type"),
 ]

@@ -64,7 +64,7 @@ async def delete_project(
     context: ProjectOwner, session: SessionDep, resources: ResourcesDep
 ) -> Response:
     """Delete the project and everything that belongs to it."""
-    await project_service.delete_project(session, resources.redis, resources.memory, context)
+    await project_service.delete_project(session, resources, context)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,11 +6,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import after_commit
 from app.core.redis import project_key
+from app.core.resources import Resources
 from app.documents.constants import STAGE_ORDER, DocumentType
 from app.documents.schemas import DocumentStatus
 from app.events.publisher import EventPublisher
 from app.memory import service as memory_service
-from app.memory.store import MemoryStore
 from app.projects import repository as project_repository
 from app.projects.dependencies import ProjectContext
 from app.projects.exceptions import (
@@ -78,17 +78,18 @@ async def update_project(
 
 
 async def delete_project(
-    session: AsyncSession, redis: "Redis", memory: MemoryStore, context: ProjectContext
+    session: AsyncSession, resources: Resources, context: ProjectContext
 ) -> None:
-    """Rows go with the transaction; the project's Redis keys and memory once it has committed,
-    so a delete that fails to commit leaves the project whole."""
+    """Rows go with the transaction; the project's Redis keys, memory and export archives once
+    it has committed, so a delete that fails to commit leaves the project whole."""
     await project_repository.delete_project(session, context.project_id)
     await session.flush()
     project_id = context.project_id
 
     async def purge() -> None:
-        await purge_project_keys(redis, project_id)
-        await memory_service.purge_project(memory, project_id)
+        await purge_project_keys(resources.redis, project_id)
+        await memory_service.purge_project(resources.memory, project_id)
+        await resources.export_storage.delete_project(project_id)
 
     after_commit(session, purge)
 

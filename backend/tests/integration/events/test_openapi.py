@@ -4,8 +4,8 @@ from typing import Any
 
 import httpx
 
-# PRODUCT.md's stable list of SSE event names.
-EVENT_NAMES = {
+# PRODUCT.md's stable list of SSE event names; the contract changes only by adding.
+PRODUCT_EVENT_NAMES = {
     "run.started",
     "agent.floor",
     "expert.questions",
@@ -19,6 +19,8 @@ EVENT_NAMES = {
     "export.ready",
     "ping",
 }
+ADDED_EVENT_NAMES = {"export.failed"}
+EVENT_NAMES = PRODUCT_EVENT_NAMES | ADDED_EVENT_NAMES
 
 
 def _resolve(schema: dict[str, Any], ref: str) -> dict[str, Any]:

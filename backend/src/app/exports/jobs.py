@@ -1,0 +1,59 @@
+"""The export jobs the worker runs: build one archive, and (on a schedule) expire old ones."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from saq import CronJob, Queue
+
+from app.core.config import Settings
+from app.core.jobs import JobContext
+from app.core.resources import Resources
+from app.exports import builder
+from app.exports import repository as export_repository
+from app.projects.repository import AccessibleProjectID
+
+BUILD_EXPORT = "build_export"
+
+
+def _job_key(export_id: UUID) -> str:
+    # One job per export: enqueuing it again while it waits or runs is a no-op in saq.
+    return f"export:{export_id}"
+
+
+async def enqueue_export(
+    queue: Queue, settings: Settings, project_id: UUID, export_id: UUID
+) -> None:
+    await queue.enqueue(
+        BUILD_EXPORT,
+        key=_job_key(export_id),
+        project_id=str(project_id),
+        export_id=str(export_id),
+        timeout=settings.worker_job_timeout_seconds,
+        heartbeat=settings.worker_heartbeat_seconds,
+        retries=settings.export_max_attempts,
+    )
+
+
+async def build_export(ctx: JobContext, *, project_id: str, export_id: str) -> None:
+    # The ids come from the export row the API stored under the project it checked.
+    await builder.build_export(
+        ctx["resources"], AccessibleProjectID(UUID(project_id)), UUID(export_id)
+    )
+
+
+async def cleanup_exports(ctx: JobContext) -> None:
+    await builder.cleanup_expired(ctx["resources"])
+
+
+def cleanup_cron_job(settings: Settings) -> "CronJob[JobContext]":
+    return CronJob(cleanup_exports, cron=settings.export_cleanup_cron, unique=True)
+
+
+async def recover_unfinished(resources: Resources, queue: Queue) -> int:
+    """After a restart, exports still waiting get their job again."""
+    created_after = datetime.now(UTC) - timedelta(seconds=resources.settings.export_ttl_seconds)
+    async with resources.session_factory() as session:
+        waiting = await export_repository.unfinished(session, created_after=created_after)
+    for project_id, export_id in waiting:
+        await enqueue_export(queue, resources.settings, project_id, export_id)
+    return len(waiting)

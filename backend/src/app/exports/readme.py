@@ -1,0 +1,194 @@
+"""The archive's README: an index of the documents in the project's language.
+
+The titles and summaries come from the documents themselves, which are written in the
+project's language; only the few words around them are translated here. A language without a
+translation gets English words, and the manifest says so (``readme_language``).
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.documents.constants import DocumentType
+
+
+@dataclass(frozen=True, slots=True)
+class Labels:
+    intro: str
+    absent: str
+    version: str
+    manifest: str
+    titles: dict[DocumentType, str]
+
+
+def _titles(idea: str, specs: str, architecture: str, plan: str) -> dict[DocumentType, str]:
+    return {
+        DocumentType.IDEA: idea,
+        DocumentType.SPECS: specs,
+        DocumentType.ARCHITECTURE: architecture,
+        DocumentType.PLAN: plan,
+    }
+
+
+README_LABELS: dict[str, Labels] = {
+    "en": Labels(
+        "The documents of this project, exported on {date}.",
+        "not written yet",
+        "version",
+        "`manifest.json` lists every file with its version and SHA-256.",
+        _titles("Idea", "Specifications", "Architecture", "Plan"),
+    ),
+    "ru": Labels(
+        "Документы проекта, выгруженные {date}.",
+        "ещё не написан",
+        "версия",
+        "В `manifest.json` перечислены все файлы с версиями и SHA-256.",
+        _titles("Идея", "Спецификация", "Архитектура", "План"),
+    ),
+    "uk": Labels(
+        "Документи проєкту, вивантажені {date}.",
+        "ще не написаний",
+        "версія",
+        "У `manifest.json` перелічено всі файли з версіями та SHA-256.",
+        _titles("Ідея", "Специфікація", "Архітектура", "План"),
+    ),
+    "de": Labels(
+        "Die Dokumente dieses Projekts, exportiert am {date}.",
+        "noch nicht geschrieben",
+        "Version",
+        "`manifest.json` führt jede Datei mit Version und SHA-256 auf.",
+        _titles("Idee", "Spezifikation", "Architektur", "Plan"),
+    ),
+    "fr": Labels(
+        "Les documents de ce projet, exportés le {date}.",
+        "pas encore rédigé",
+        "version",
+        "`manifest.json` liste chaque fichier avec sa version et son SHA-256.",
+        _titles("Idée", "Spécifications", "Architecture", "Plan"),
+    ),
+    "es": Labels(
+        "Los documentos de este proyecto, exportados el {date}.",
+        "aún no redactado",
+        "versión",
+        "`manifest.json` enumera cada archivo con su versión y su SHA-256.",
+        _titles("Idea", "Especificaciones", "Arquitectura", "Plan"),
+    ),
+    "it": Labels(
+        "I documenti di questo progetto, esportati il {date}.",
+        "non ancora scritto",
+        "versione",
+        "`manifest.json` elenca ogni file con la sua versione e il suo SHA-256.",
+        _titles("Idea", "Specifiche", "Architettura", "Piano"),
+    ),
+    "pt": Labels(
+        "Os documentos deste projeto, exportados em {date}.",
+        "ainda não escrito",
+        "versão",
+        "`manifest.json` lista cada arquivo com sua versão e seu SHA-256.",
+        _titles("Ideia", "Especificações", "Arquitetura", "Plano"),
+    ),
+    "nl": Labels(
+        "De documenten van dit project, geëxporteerd op {date}.",
+        "nog niet geschreven",
+        "versie",
+        "`manifest.json` noemt elk bestand met zijn versie en SHA-256.",
+        _titles("Idee", "Specificaties", "Architectuur", "Plan"),
+    ),
+    "pl": Labels(
+        "Dokumenty tego projektu, wyeksportowane {date}.",
+        "jeszcze nie napisany",
+        "wersja",
+        "`manifest.json` wymienia każdy plik z jego wersją i SHA-256.",
+        _titles("Pomysł", "Specyfikacja", "Architektura", "Plan"),
+    ),
+    "zh": Labels(
+        "本项目的文档，导出于 {date}。",
+        "尚未撰写",
+        "版本",
+        "`manifest.json` 列出了每个文件的版本和 SHA-256。",
+        _titles("构想", "需求规格", "架构", "计划"),
+    ),
+    "ja": Labels(
+        "このプロジェクトのドキュメント（{date} にエクスポート）。",
+        "未作成",
+        "バージョン",
+        "`manifest.json` に各ファイルのバージョンと SHA-256 が記載されています。",
+        _titles("アイデア", "仕様", "アーキテクチャ", "計画"),
+    ),
+}
+DEFAULT_README_LANGUAGE = "en"
+
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_INLINE_MARKUP = re.compile(r"[*_`~]+|\[([^\]]*)\]\([^)]*\)")
+_LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s")
+_MAX_SUMMARY_CHARS = 200
+
+
+def readme_language(language: str | None) -> str:
+    """The language the README's own words are in: the project's, where translated."""
+    if language is not None and language in README_LABELS:
+        return language
+    return DEFAULT_README_LANGUAGE
+
+
+def document_title(content: str) -> str | None:
+    """The document's first heading, as its author wrote it."""
+    for line in content.splitlines():
+        match = _HEADING.match(line.strip())
+        if match:
+            return _plain(match.group(1))
+    return None
+
+
+def document_summary(content: str) -> str | None:
+    """The first sentence of the first paragraph of prose (headings, lists, tables, code and
+    comments skipped), cut to one line."""
+    in_code = False
+    for raw in _COMMENT.sub("", content).splitlines():
+        line = raw.strip()
+        if line.startswith(("```", "~~~")):
+            in_code = not in_code
+            continue
+        if in_code or not line or line.startswith(("#", "|", ">", "<")) or _LIST_ITEM.match(line):
+            continue
+        sentence = _SENTENCE_END.split(_plain(line), maxsplit=1)[0]
+        return _shorten(sentence)
+    return None
+
+
+def _plain(text: str) -> str:
+    return _INLINE_MARKUP.sub(lambda match: match.group(1) or "", text).strip()
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= _MAX_SUMMARY_CHARS:
+        return text
+    return text[: _MAX_SUMMARY_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    document_type: DocumentType
+    path: str
+    content: str | None
+    version: int | None
+
+
+def render_readme(
+    project_name: str, language: str | None, generated_at: datetime, entries: list[IndexEntry]
+) -> str:
+    labels = README_LABELS[readme_language(language)]
+    lines = [f"# {project_name}", "", labels.intro.format(date=generated_at.date().isoformat()), ""]
+    for number, entry in enumerate(entries, start=1):
+        fallback_title = labels.titles[entry.document_type]
+        if entry.content is None:
+            lines.append(f"{number}. {fallback_title} — *{labels.absent}*")
+            continue
+        title = document_title(entry.content) or fallback_title
+        summary = document_summary(entry.content)
+        line = f"{number}. [{title}]({entry.path}) ({labels.version} {entry.version})"
+        lines.append(f"{line} — {summary}" if summary else line)
+    lines += ["", labels.manifest, ""]
+    return "\n".join(lines)

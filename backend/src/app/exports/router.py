@@ -1,0 +1,81 @@
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, status
+from fastapi.responses import StreamingResponse
+
+from app.core.deps import JobQueueDep, ResourcesDep, SessionDep
+from app.core.errors import error_responses
+from app.exports import service as export_service
+from app.exports.models import ExportStatus
+from app.exports.naming import content_disposition
+from app.exports.schemas import ExportRead
+from app.projects.dependencies import ProjectEditor, ProjectViewer
+
+router = APIRouter(prefix="/projects/{project_id}/exports", tags=["exports"])
+
+_READ = error_responses(401, 403, 404, 422)
+_DOWNLOAD: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "The ZIP, streamed, named after the project in `Content-Disposition`.",
+    },
+    **error_responses(401, 403, 404, 409, 410, 422),
+}
+
+
+def _with_download_path(request: Request, export: ExportRead) -> ExportRead:
+    if export.status is not ExportStatus.READY:
+        return export
+    path = request.url_for(
+        "download_export", project_id=export.project_id, export_id=export.id
+    ).path
+    return export.model_copy(update={"download_path": path})
+
+
+@router.post(
+    "",
+    response_model=ExportRead,
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(401, 403, 404, 422),
+)
+async def request_export(
+    context: ProjectEditor,
+    session: SessionDep,
+    resources: ResourcesDep,
+    queue: JobQueueDep,
+) -> ExportRead:
+    """Pack the active version of every document as a ZIP. What it holds is fixed now; follow
+    `export.progress` and `export.ready` on the event stream, or poll the export."""
+    return await export_service.request_export(session, queue, resources.settings, context)
+
+
+@router.get("/{export_id}", response_model=ExportRead, responses=_READ)
+async def get_export(
+    export_id: UUID, context: ProjectViewer, session: SessionDep, request: Request
+) -> ExportRead:
+    """The export's status; `download_path` once it is ready."""
+    export = await export_service.get_export(session, context, export_id)
+    return _with_download_path(request, export)
+
+
+@router.get("/{export_id}/download", response_class=StreamingResponse, responses=_DOWNLOAD)
+async def download_export(
+    export_id: UUID, context: ProjectViewer, session: SessionDep, resources: ResourcesDep
+) -> StreamingResponse:
+    """The archive, while it is kept (409 before it is ready, 410 once it expired)."""
+    download = await export_service.open_download(
+        session, resources.export_storage, context, export_id
+    )
+    return StreamingResponse(
+        download.chunks,
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": content_disposition(
+                download.file_name, download.ascii_file_name
+            ),
+            "Content-Length": str(download.size),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+        },
+    )

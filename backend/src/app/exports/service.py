@@ -1,0 +1,132 @@
+"""Exports as the API sees them: requested (the content fixed then), read, downloaded."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from uuid import UUID
+
+import structlog
+from saq import Queue
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.db import after_commit
+from app.documents import repository as document_repository
+from app.documents.constants import DocumentType
+from app.events import schemas as events
+from app.events.transaction import defer_event
+from app.exports import repository as export_repository
+from app.exports.exceptions import (
+    ArchiveNotStoredError,
+    ExportExpiredError,
+    ExportNotFoundError,
+    ExportNotReadyError,
+)
+from app.exports.jobs import enqueue_export
+from app.exports.models import Export, ExportStatus
+from app.exports.naming import ascii_slug, project_slug
+from app.exports.schemas import ExportError, ExportRead
+from app.exports.storage import ExportStorage, archive_key
+from app.projects.dependencies import ProjectContext
+
+logger = structlog.get_logger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _read(export: Export) -> ExportRead:
+    error = (
+        ExportError(code=export.error_code, message=export.error_message or export.error_code)
+        if export.error_code is not None
+        else None
+    )
+    return ExportRead(
+        id=export.id,
+        project_id=export.project_id,
+        status=ExportStatus(export.status),
+        documents={
+            document_type: export.document_versions.get(document_type.value)
+            for document_type in DocumentType
+        },
+        created_at=export.created_at,
+        ready_at=export.ready_at,
+        expires_at=export.expires_at,
+        archive_bytes=export.archive_bytes,
+        archive_sha256=export.archive_sha256,
+        error=error,
+        download_path=None,
+    )
+
+
+async def request_export(
+    session: AsyncSession, queue: Queue, settings: Settings, context: ProjectContext
+) -> ExportRead:
+    """Record which version of each document the archive will hold; the worker builds it once
+    this commits."""
+    active = await document_repository.latest_of_each(session, context.project_id)
+    export = Export(
+        project_id=context.project_id,
+        requested_by=context.user_id,
+        document_versions={document.document_type: document.version for document in active},
+        project_name=context.project.name,
+        language=context.project.language,
+    )
+    await export_repository.add(session, context.project_id, export)
+    defer_event(
+        session,
+        events.ExportProgress(
+            project_id=context.project_id, export_id=export.id, percent=0, step="queued"
+        ),
+    )
+    after_commit(session, partial(enqueue_export, queue, settings, context.project_id, export.id))
+    return _read(export)
+
+
+async def _get(session: AsyncSession, context: ProjectContext, export_id: UUID) -> Export:
+    export = await export_repository.get(session, context.project_id, export_id)
+    if export is None:
+        raise ExportNotFoundError
+    return export
+
+
+async def get_export(session: AsyncSession, context: ProjectContext, export_id: UUID) -> ExportRead:
+    return _read(await _get(session, context, export_id))
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveDownload:
+    chunks: AsyncIterator[bytes]
+    size: int
+    file_name: str
+    ascii_file_name: str
+
+
+async def open_download(
+    session: AsyncSession, storage: ExportStorage, context: ProjectContext, export_id: UUID
+) -> ArchiveDownload:
+    export = await _get(session, context, export_id)
+    if export.status == ExportStatus.EXPIRED or (
+        export.expires_at is not None and export.expires_at <= _now()
+    ):
+        raise ExportExpiredError
+    if export.status != ExportStatus.READY or export.ready_at is None:
+        raise ExportNotReadyError(
+            f"The archive is {export.status}; download it once the export is ready.",
+            details={"status": export.status},
+        )
+    key = archive_key(export.project_id, export.id)
+    try:
+        size = await storage.size(key)
+    except ArchiveNotStoredError:
+        logger.error("export_archive_missing", project_id=str(export.project_id), key=key)
+        raise ExportExpiredError from None
+    day = export.ready_at.date().isoformat()
+    return ArchiveDownload(
+        chunks=storage.read(key),
+        size=size,
+        file_name=f"{project_slug(export.project_name, export.project_id)}-{day}.zip",
+        ascii_file_name=f"{ascii_slug(export.project_name, export.project_id)}-{day}.zip",
+    )

@@ -1,0 +1,41 @@
+"""The job worker: every kind of background job, in `serve` or as `jeex-idea worker`."""
+
+from typing import TYPE_CHECKING
+
+from saq import Queue, Worker
+
+from app.conversation.worker import DRAIN_PROJECT, drain_project, recover_open_runs
+from app.core.jobs import JobContext
+from app.core.resources import Resources
+from app.exports import jobs as export_jobs
+
+if TYPE_CHECKING:
+    from app.llm.service import LLMGateway
+
+
+def create_worker(
+    queue: Queue, resources: Resources, gateway: "LLMGateway", *, owns_signals: bool
+) -> "Worker[JobContext]":
+    """``owns_signals``: the worker is the process (``jeex-idea worker``) and stops on SIGTERM;
+    inside ``serve`` uvicorn owns the signals and stops the worker through the lifespan."""
+
+    async def startup(ctx: JobContext) -> None:
+        ctx["resources"] = resources
+        ctx["gateway"] = gateway
+        await recover_open_runs(queue, resources)
+        await export_jobs.recover_unfinished(resources, queue)
+
+    worker = Worker[JobContext](
+        queue,
+        functions=[
+            (DRAIN_PROJECT, drain_project),
+            (export_jobs.BUILD_EXPORT, export_jobs.build_export),
+        ],
+        cron_jobs=[export_jobs.cleanup_cron_job(resources.settings)],
+        concurrency=resources.settings.worker_concurrency,
+        startup=startup,
+    )
+    if not owns_signals:
+        # saq would otherwise replace uvicorn's handlers: SIGTERM would stop only the worker.
+        worker.SIGNALS = []
+    return worker

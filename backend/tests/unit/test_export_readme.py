@@ -1,0 +1,82 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from app.documents.constants import DocumentType
+from app.exports.readme import (
+    README_LABELS,
+    IndexEntry,
+    document_summary,
+    document_title,
+    readme_language,
+    render_readme,
+)
+
+
+def test_every_language_translates_every_document_title() -> None:
+    for language, labels in README_LABELS.items():
+        assert set(labels.titles) == set(DocumentType), language
+        assert "{date}" in labels.intro, language
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("ru", "ru"), ("ja", "ja"), ("sw", "en"), (None, "en")]
+)
+def test_the_readme_uses_the_project_language_where_translated(
+    language: str | None, expected: str
+) -> None:
+    assert readme_language(language) == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "title"),
+    [
+        ("# Title\n\ntext", "Title"),
+        ("intro\n\n## **Bold** heading ##\n", "Bold heading"),
+        ("no heading at all", None),
+    ],
+)
+def test_title_is_the_first_heading(content: str, title: str | None) -> None:
+    assert document_title(content) == title
+
+
+@pytest.mark.parametrize(
+    ("content", "summary"),
+    [
+        ("# T\n\n<!-- section:summary -->\nFirst one. Second one.", "First one."),
+        ("# T\n\n- a list\n* item\n1. step\n\n**Bold** start here.", "Bold start here."),
+        ("# T\n\n```\nnot this\n```\n\n| a | b |\n\nA [link](http://x) wins!", "A link wins!"),
+        ("# T\n\n> quoted\n\n<div>html</div>\n", None),
+        ("Первое предложение. Второе.", "Первое предложение."),
+        ("这是第一句。这是第二句。", "这是第一句。这是第二句。"),
+    ],
+)
+def test_summary_is_the_first_sentence_of_prose(content: str, summary: str | None) -> None:
+    assert document_summary(content) == summary
+
+
+def test_a_long_summary_is_cut_at_a_word() -> None:
+    summary = document_summary("word " * 100)
+    assert summary is not None
+    assert len(summary) <= 200
+    assert summary.endswith("word…")
+
+
+def test_render_lists_present_and_absent_documents_in_stage_order() -> None:
+    readme = render_readme(
+        "Café",
+        "fr",
+        datetime(2026, 11, 26, tzinfo=UTC),
+        [
+            IndexEntry(DocumentType.IDEA, "01-idea/idea.md", "# L'idée\n\nUn café.", 3),
+            IndexEntry(DocumentType.SPECS, "02-specs/specs.md", None, None),
+        ],
+    )
+    assert readme.splitlines()[:6] == [
+        "# Café",
+        "",
+        "Les documents de ce projet, exportés le 2026-11-26.",
+        "",
+        "1. [L'idée](01-idea/idea.md) (version 3) — Un café.",
+        "2. Spécifications — *pas encore rédigé*",
+    ]
