@@ -38,9 +38,10 @@ def _now() -> datetime:
 
 
 def _read(export: Export) -> ExportRead:
+    # A failure always records both (see builder._fail).
     error = (
-        ExportError(code=export.error_code, message=export.error_message or export.error_code)
-        if export.error_code is not None
+        ExportError(code=export.error_code, message=export.error_message)
+        if export.error_code is not None and export.error_message is not None
         else None
     )
     return ExportRead(
