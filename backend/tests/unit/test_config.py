@@ -52,5 +52,5 @@ def test_exports_live_under_the_data_dir_unless_told(
 
 def test_a_bad_cleanup_schedule_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JEEX_EXPORT_CLEANUP_CRON", "every ten minutes")
-    with pytest.raises(SettingsError, match="JEEX_EXPORT_CLEANUP_CRON: .*not a cron expression"):
+    with pytest.raises(SettingsError, match=r"JEEX_EXPORT_CLEANUP_CRON: .*not a cron expression"):
         load_settings()

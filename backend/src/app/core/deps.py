@@ -31,7 +31,7 @@ async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_job_queue(request: Request) -> Queue:
+async def get_job_queue(request: Request) -> Queue:  # async: no thread-pool hop
     queue: Queue = request.app.state.job_queue
     return queue
 
