@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
+        sa.Column("generated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ready_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("export_pkey")),
@@ -56,10 +57,12 @@ def upgrade() -> None:
         ),
     )
     op.create_index("export_project_id_created_at_idx", "export", ["project_id", "created_at"])
-    op.create_index("export_status_idx", "export", ["status"])
+    op.create_index("export_status_expires_at_idx", "export", ["status", "expires_at"])
+    op.create_index("export_requested_by_idx", "export", ["requested_by"])
 
 
 def downgrade() -> None:
-    op.drop_index("export_status_idx", table_name="export")
+    op.drop_index("export_requested_by_idx", table_name="export")
+    op.drop_index("export_status_expires_at_idx", table_name="export")
     op.drop_index("export_project_id_created_at_idx", table_name="export")
     op.drop_table("export")

@@ -61,6 +61,8 @@ POLICY: dict[tuple[str, str], ProjectRole] = {
     ("GET", f"{PROJECT}/events"): ProjectRole.VIEWER,
     ("POST", f"{PROJECT}/events/ticket"): ProjectRole.VIEWER,
     ("POST", f"{PROJECT}/exports"): ProjectRole.EDITOR,
+    ("GET", f"{PROJECT}/exports"): ProjectRole.VIEWER,
+    ("DELETE", f"{PROJECT}/exports/{{export_id}}"): ProjectRole.EDITOR,
     # Downloading is open to every member, as reading the documents is.
     ("GET", f"{PROJECT}/exports/{{export_id}}"): ProjectRole.VIEWER,
     ("GET", f"{PROJECT}/exports/{{export_id}}/download"): ProjectRole.VIEWER,
@@ -155,15 +157,17 @@ async def _check_every_route(
             await add_member(client, headers["owner"], project["id"], f"{name}@example.com", role)
         await seed_document(resources, project["id"], "idea", ["# one", "# two"])
         run_id = await seed_run(resources, project["id"], users["owner"])
-        export_id = await seed_export(resources, project["id"], users["owner"])
-        path = _fill(
-            template,
-            project_id=UUID(str(project["id"])),
-            user_id=users["target"],
-            run_id=run_id,
-            export_id=export_id,
-        )
         for caller in ("stranger", "viewer", "editor", "owner"):
+            # Each caller gets an export of its own: one allowed to delete it leaves the next
+            # nothing to be checked against.
+            export_id = await seed_export(resources, project["id"], users["owner"])
+            path = _fill(
+                template,
+                project_id=UUID(str(project["id"])),
+                user_id=users["target"],
+                run_id=run_id,
+                export_id=export_id,
+            )
             status, text = await _call(
                 stream_client if template in streaming else client,
                 method,

@@ -34,6 +34,8 @@ def test_the_readme_uses_the_project_language_where_translated(
         ("# Title\n\ntext", "Title"),
         ("intro\n\n## **Bold** heading ##\n", "Bold heading"),
         ("no heading at all", None),
+        ("---\ntitle: x\n---\nSetext title\n======\n\nbody", "Setext title"),
+        ("Intro\n\nSub\n---\n", "Sub"),
     ],
 )
 def test_title_is_the_first_heading(content: str, title: str | None) -> None:
@@ -48,7 +50,17 @@ def test_title_is_the_first_heading(content: str, title: str | None) -> None:
         ("# T\n\n```\nnot this\n```\n\n| a | b |\n\nA [link](http://x) wins!", "A link wins!"),
         ("# T\n\n> quoted\n\n<div>html</div>\n", None),
         ("Первое предложение. Второе.", "Первое предложение."),
-        ("这是第一句。这是第二句。", "这是第一句。这是第二句。"),
+        ("这是第一句。这是第二句。", "这是第一句。"),
+        ("---\nlayout: doc\n---\n\nAfter front matter. More.", "After front matter."),
+        ("# T\n\n---\n\nAfter a break.", "After a break."),
+        ("Title\n=====\n\nUnder a setext title.", "Under a setext title."),
+        (
+            "# T\n\nA hard-wrapped\nparagraph ends here. Next.",
+            "A hard-wrapped paragraph ends here.",
+        ),
+        ("# T\n\nsnake_case_name and 2 * 3 * 4 stay.", "snake_case_name and 2 * 3 * 4 stay."),
+        ("# T\n\n![logo](logo.png) Text after an image.", "Text after an image."),
+        ("# T\n\n    indented code\n\nProse after code.", "Prose after code."),
     ],
 )
 def test_summary_is_the_first_sentence_of_prose(content: str, summary: str | None) -> None:
@@ -80,3 +92,13 @@ def test_render_lists_present_and_absent_documents_in_stage_order() -> None:
         "1. [L'idée](01-idea/idea.md) (version 3) — Un café.",
         "2. Spécifications — *pas encore rédigé*",
     ]
+
+
+def test_brackets_in_a_title_do_not_break_its_link() -> None:
+    readme = render_readme(
+        "P",
+        "en",
+        datetime(2026, 11, 26, tzinfo=UTC),
+        [IndexEntry(DocumentType.IDEA, "01-idea/idea.md", "# Idea [draft]\n", 1)],
+    )
+    assert "1. [Idea \\[draft\\]](01-idea/idea.md) (version 1)" in readme

@@ -5,9 +5,6 @@ order under the project's lock. Jobs beat their heartbeat while they work, so sa
 job of a worker that died, and the next attempt takes its run over.
 """
 
-import asyncio
-import contextlib
-from typing import Any
 from uuid import UUID
 
 from saq import Queue
@@ -16,7 +13,7 @@ from sqlalchemy import select
 from app.conversation import runs
 from app.conversation.models import AgentExecution, RunStatus
 from app.core.config import Settings
-from app.core.jobs import JobContext
+from app.core.jobs import JobContext, heartbeat
 from app.core.resources import Resources
 
 DRAIN_PROJECT = "drain_project"
@@ -35,25 +32,13 @@ async def enqueue_project(queue: Queue, settings: Settings, project_id: UUID) ->
 async def drain_project(ctx: JobContext, *, project_id: str) -> None:
     resources = ctx["resources"]
     gateway = ctx["gateway"]
-    job = ctx["job"]
-    beat = asyncio.create_task(_beat(job, resources.settings.worker_heartbeat_seconds / 3))
-    try:
+    async with heartbeat(ctx["job"], resources.settings.worker_heartbeat_seconds / 3):
         target = UUID(project_id)
         # The holder re-checks after letting go: a run committed while it was finishing must
         # not wait for the next message to be noticed.
         while await runs.drain_project(resources, gateway, target):
             if not await runs.has_waiting_runs(resources, target):
                 break
-    finally:
-        beat.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await beat
-
-
-async def _beat(job: Any, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        await job.update()
 
 
 async def recover_open_runs(queue: Queue, resources: Resources) -> None:

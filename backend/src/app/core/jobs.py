@@ -5,9 +5,12 @@ The API records work and enqueues a job after its transaction commits; a worker 
 that registers them all is :mod:`app.worker`.
 """
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from saq import Queue
+from saq import Job, Queue
 from saq.types import Context
 
 from app.core.resources import Resources
@@ -25,3 +28,27 @@ class JobContext(Context, total=False):
 
 def create_queue(redis_url: str) -> Queue:
     return Queue.from_url(redis_url, name=QUEUE_NAME)
+
+
+@contextlib.asynccontextmanager
+async def heartbeat(job: Job, interval: float) -> AsyncIterator[None]:
+    """Touch ``job`` every ``interval`` seconds while the block runs: saq re-queues a job whose
+    heartbeat stops, which is how the job of a worker that died is taken over."""
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await job.update()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def is_last_attempt(job: Job) -> bool:
+    # saq counts the attempt in progress already; when no retry is left, a failure is final.
+    return not job.retryable

@@ -1,16 +1,20 @@
 """Exports as the worker sees them: built, stored, verified, marked ready; later expired.
 
 The archive holds the versions recorded at request time, whatever happened to the documents
-since.
+since, and carries the time of the first attempt: every attempt packs the same bytes, so two
+attempts that overlap (a job taken over from a worker thought dead) store the same archive.
 """
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import anyio
 import structlog
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.config import Settings
 from app.core.resources import Resources
 from app.documents import repository as document_repository
 from app.documents.constants import DocumentType
@@ -31,7 +35,8 @@ from app.projects.repository import AccessibleProjectID
 
 logger = structlog.get_logger(__name__)
 
-_CLEANUP_BATCH = 500
+_SWEEP_BATCH = 500
+GAVE_UP_MESSAGE = "The archive could not be built; request a new export."
 
 
 def _now() -> datetime:
@@ -41,16 +46,20 @@ def _now() -> datetime:
 async def _progress(
     resources: Resources, project_id: UUID, export_id: UUID, percent: int, step: str
 ) -> None:
-    # Progress describes no database change, so it is published at once.
-    await resources.events.publish(
-        events.ExportProgress(
-            project_id=project_id, export_id=export_id, percent=percent, step=step
+    # Progress describes no database change, so it is published at once; like every event it
+    # is delivered at most once, and a lost one must not cost the build.
+    try:
+        await resources.events.publish(
+            events.ExportProgress(
+                project_id=project_id, export_id=export_id, percent=percent, step=step
+            )
         )
-    )
+    except RedisError:
+        logger.warning("export_progress_not_published", export_id=str(export_id), step=step)
 
 
 async def _archive_request(
-    session: AsyncSession, project_id: AccessibleProjectID, export: Export, generated_at: datetime
+    session: AsyncSession, project_id: AccessibleProjectID, export: Export
 ) -> ArchiveRequest:
     documents = {}
     for type_name, number in export.document_versions.items():
@@ -59,15 +68,58 @@ async def _archive_request(
         if version is None:
             raise ArchiveIntegrityError(f"{type_name} version {number} is no longer stored")
         documents[document_type] = ArchivedDocument(version=number, content=version.content)
+    if export.generated_at is None:
+        raise ArchiveIntegrityError("the export was not claimed before it was built")
     return ArchiveRequest(
         export_id=export.id,
         project_id=export.project_id,
         project_name=export.project_name,
         language=export.language,
         requested_at=export.created_at,
-        generated_at=generated_at,
+        generated_at=export.generated_at,
         documents=documents,
     )
+
+
+async def build_export(
+    resources: Resources, project_id: AccessibleProjectID, export_id: UUID, *, last_attempt: bool
+) -> None:
+    """Build, store and verify one archive, then mark it ready.
+
+    A failure that another attempt cannot mend, or any failure of the last attempt (a timeout
+    included), marks the export failed with an ``export.failed`` event; other failures go back
+    to the queue for another attempt.
+    """
+    try:
+        await _build(resources, project_id, export_id)
+    except ArchiveIntegrityError as error:
+        logger.error("export_integrity_failed", export_id=str(export_id), reason=str(error))
+        await _fail(resources, project_id, export_id, "archive_integrity", str(error))
+    except Exception:
+        if not last_attempt:
+            raise
+        logger.exception("export_failed", export_id=str(export_id))
+        await _fail(resources, project_id, export_id, "export_failed", GAVE_UP_MESSAGE)
+    except asyncio.CancelledError:
+        # saq cancels a job that ran out of time; on the last attempt nobody else will say so.
+        if last_attempt:
+            logger.error("export_cancelled", export_id=str(export_id))
+            await asyncio.shield(
+                _fail(resources, project_id, export_id, "export_failed", GAVE_UP_MESSAGE)
+            )
+        raise
+
+
+async def _build(resources: Resources, project_id: AccessibleProjectID, export_id: UUID) -> None:
+    async with unit_of_work(resources) as session:
+        export = await export_repository.claim(session, project_id, export_id)
+        if export is None:
+            return
+        request = await _archive_request(session, project_id, export)
+    await _progress(resources, project_id, export_id, 10, "collecting")
+    key = archive_key(project_id, export_id)
+    built = await _pack_and_store(resources, request, key)
+    await _mark_ready(resources, project_id, export_id, built)
 
 
 async def _pack_and_store(resources: Resources, request: ArchiveRequest, key: str) -> BuiltArchive:
@@ -82,55 +134,16 @@ async def _pack_and_store(resources: Resources, request: ArchiveRequest, key: st
     return built
 
 
-async def build_export(
-    resources: Resources, project_id: AccessibleProjectID, export_id: UUID
-) -> None:
-    """Build, store and verify one archive, then mark it ready. A failure that another attempt
-    cannot mend (or the last attempt) marks it failed, visibly; others are retried by the
-    queue."""
-    async with unit_of_work(resources) as session:
-        export = await export_repository.claim(session, project_id, export_id)
-        if export is None:
-            return
-        attempt = export.attempts
-        request = await _archive_request(session, project_id, export, generated_at=_now())
-    await _progress(resources, project_id, export_id, 10, "collecting")
-    key = archive_key(project_id, export_id)
-    try:
-        built = await _pack_and_store(resources, request, key)
-    except ArchiveIntegrityError as error:
-        logger.error("export_integrity_failed", export_id=str(export_id), reason=str(error))
-        await _fail(resources, project_id, export_id, "archive_integrity", str(error))
-        return
-    except Exception:
-        if attempt < resources.settings.export_max_attempts:
-            raise
-        logger.exception("export_failed", export_id=str(export_id), attempts=attempt)
-        await _fail(
-            resources,
-            project_id,
-            export_id,
-            "export_failed",
-            f"The archive could not be built after {attempt} attempts.",
-        )
-        return
-    await _mark_ready(resources, project_id, export_id, built)
-
-
 async def _mark_ready(
-    resources: Resources,
-    project_id: AccessibleProjectID,
-    export_id: UUID,
-    built: BuiltArchive,
+    resources: Resources, project_id: AccessibleProjectID, export_id: UUID, built: BuiltArchive
 ) -> None:
     ready_at = _now()
     expires_at = ready_at + timedelta(seconds=resources.settings.export_ttl_seconds)
     async with unit_of_work(resources) as session:
-        marked = await export_repository.finish(
+        marked = await export_repository.mark_ready(
             session,
             project_id,
             export_id,
-            ExportStatus.READY,
             ready_at=ready_at,
             expires_at=expires_at,
             archive_bytes=len(built.data),
@@ -143,27 +156,26 @@ async def _mark_ready(
                     project_id=project_id, export_id=export_id, expires_at=expires_at
                 ),
             )
-    if not marked:
-        # The project was deleted (or the export expired) while the archive was being built.
+    if not marked and not await _made_ready_elsewhere(resources, project_id, export_id):
+        # Deleted (with its project, or by a user) or given up while it was being built.
         await resources.export_storage.delete(archive_key(project_id, export_id))
 
 
+async def _made_ready_elsewhere(
+    resources: Resources, project_id: AccessibleProjectID, export_id: UUID
+) -> bool:
+    """Another attempt finished first: it stored these same bytes, which must stay."""
+    async with resources.session_factory() as session:
+        export = await export_repository.get(session, project_id, export_id)
+    return export is not None and export.status == ExportStatus.READY
+
+
 async def _fail(
-    resources: Resources,
-    project_id: AccessibleProjectID,
-    export_id: UUID,
-    code: str,
-    message: str,
+    resources: Resources, project_id: UUID, export_id: UUID, code: str, message: str
 ) -> None:
-    await resources.export_storage.delete(archive_key(project_id, export_id))
     async with unit_of_work(resources) as session:
-        marked = await export_repository.finish(
-            session,
-            project_id,
-            export_id,
-            ExportStatus.FAILED,
-            error_code=code,
-            error_message=message[:1000],
+        marked = await export_repository.mark_failed(
+            session, AccessibleProjectID(project_id), export_id, code=code, message=message
         )
         if marked:
             defer_event(
@@ -174,31 +186,65 @@ async def _fail(
                     error=events.ErrorInfo(code=code, message=message),
                 ),
             )
+    # Only the attempt that failed the export removes its file: another attempt may have
+    # made it ready meanwhile, and its archive must stay.
+    if marked:
+        await resources.export_storage.delete(archive_key(project_id, export_id))
 
 
-async def cleanup_expired(resources: Resources, *, now: datetime | None = None) -> int:
-    """Remove archives past their expiry and give up on exports that never became ready
-    within one expiry period; returns how many exports it expired."""
-    moment = now if now is not None else _now()
-    abandoned_before = moment - timedelta(seconds=resources.settings.export_ttl_seconds)
+async def cleanup(resources: Resources, now: datetime) -> int:
+    """The scheduled sweep: expire ready archives past their expiry, fail exports whose every
+    attempt must have ended long ago, and remove stored archives no ready export points to.
+    Returns how many exports changed."""
+    changed = await _expire_ready(resources, now) + await _give_up_abandoned(resources, now)
+    removed = await _remove_strays(resources, now)
+    if changed or removed:
+        logger.info("exports_cleaned", exports=changed, stray_archives=removed)
+    return changed
+
+
+def longest_build(settings: Settings) -> timedelta:
+    """How long after its request an export's last attempt must have ended."""
+    return timedelta(seconds=settings.worker_job_timeout_seconds * settings.export_max_attempts)
+
+
+async def _expire_ready(resources: Resources, now: datetime) -> int:
     expired = 0
     while True:
-        batch = await _expire_batch(resources, moment, abandoned_before)
-        expired += batch
-        if batch < _CLEANUP_BATCH:
-            break
-    if expired:
-        logger.info("exports_expired", count=expired)
-    return expired
+        async with unit_of_work(resources) as session:
+            due = await export_repository.expired_ready(session, now=now, limit=_SWEEP_BATCH)
+            for export in due:
+                # The file first: if the commit then fails, the next run finds the row again.
+                await resources.export_storage.delete(archive_key(export.project_id, export.id))
+                export.status = ExportStatus.EXPIRED
+        expired += len(due)
+        if len(due) < _SWEEP_BATCH:
+            return expired
 
 
-async def _expire_batch(resources: Resources, now: datetime, abandoned_before: datetime) -> int:
-    async with unit_of_work(resources) as session:
-        due = await export_repository.due_for_cleanup(
-            session, now=now, abandoned_before=abandoned_before, limit=_CLEANUP_BATCH
+async def _give_up_abandoned(resources: Resources, now: datetime) -> int:
+    async with resources.session_factory() as session:
+        waiting = await export_repository.abandoned(
+            session, created_before=now - longest_build(resources.settings), limit=_SWEEP_BATCH
         )
-        for export in due:
-            # The file first: if the commit then fails, the next run finds the row again.
-            await resources.export_storage.delete(archive_key(export.project_id, export.id))
-            export.status = ExportStatus.EXPIRED
-    return len(due)
+        stuck = [(export.project_id, export.id) for export in waiting]
+    for project_id, export_id in stuck:
+        await _fail(resources, project_id, export_id, "export_timed_out", GAVE_UP_MESSAGE)
+    return len(stuck)
+
+
+async def _remove_strays(resources: Resources, now: datetime) -> int:
+    """Archives left behind by a worker that died between storing and marking, or by a build
+    that finished after its project was deleted. Young ones may be builds in progress."""
+    settled_before = now - longest_build(resources.settings)
+    stored = [
+        item
+        for item in await resources.export_storage.stored()
+        if item.modified_at < settled_before
+    ]
+    async with resources.session_factory() as session:
+        kept = await export_repository.ready_among(session, [item.export_id for item in stored])
+    strays = [item for item in stored if item.export_id not in kept]
+    for item in strays:
+        await resources.export_storage.delete(item.key)
+    return len(strays)

@@ -1,18 +1,20 @@
-"""The export jobs the worker runs: build one archive, and (on a schedule) expire old ones."""
+"""The export jobs the worker runs: build one archive, and (on a schedule) clean up."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 from saq import CronJob, Queue
 
 from app.core.config import Settings
-from app.core.jobs import JobContext
+from app.core.jobs import JobContext, heartbeat, is_last_attempt
 from app.core.resources import Resources
 from app.exports import builder
 from app.exports import repository as export_repository
 from app.projects.repository import AccessibleProjectID
 
 BUILD_EXPORT = "build_export"
+# A failing storage gets a few seconds to come back between attempts, not milliseconds.
+_RETRY_DELAY_SECONDS = 2.0
 
 
 def _job_key(export_id: UUID) -> str:
@@ -31,27 +33,41 @@ async def enqueue_export(
         timeout=settings.worker_job_timeout_seconds,
         heartbeat=settings.worker_heartbeat_seconds,
         retries=settings.export_max_attempts,
+        retry_delay=_RETRY_DELAY_SECONDS,
+        retry_backoff=True,
     )
 
 
 async def build_export(ctx: JobContext, *, project_id: str, export_id: str) -> None:
-    # The ids come from the export row the API stored under the project it checked.
-    await builder.build_export(
-        ctx["resources"], AccessibleProjectID(UUID(project_id)), UUID(export_id)
-    )
+    resources = ctx["resources"]
+    job = ctx["job"]
+    async with heartbeat(job, resources.settings.worker_heartbeat_seconds / 3):
+        # The ids come from the export row the API stored under the project it checked.
+        await builder.build_export(
+            resources,
+            AccessibleProjectID(UUID(project_id)),
+            UUID(export_id),
+            last_attempt=is_last_attempt(job),
+        )
 
 
 async def cleanup_exports(ctx: JobContext) -> None:
-    await builder.cleanup_expired(ctx["resources"])
+    await builder.cleanup(ctx["resources"], datetime.now(UTC))
 
 
 def cleanup_cron_job(settings: Settings) -> "CronJob[JobContext]":
-    return CronJob(cleanup_exports, cron=settings.export_cleanup_cron, unique=True)
+    return CronJob(
+        cleanup_exports,
+        cron=settings.export_cleanup_cron,
+        unique=True,
+        timeout=settings.worker_job_timeout_seconds,
+    )
 
 
 async def recover_unfinished(resources: Resources, queue: Queue) -> int:
     """After a restart, exports still waiting get their job again."""
-    created_after = datetime.now(UTC) - timedelta(seconds=resources.settings.export_ttl_seconds)
+    # Older ones are given up by the cleanup rather than tried again.
+    created_after = datetime.now(UTC) - builder.longest_build(resources.settings)
     async with resources.session_factory() as session:
         waiting = await export_repository.unfinished(session, created_after=created_after)
     for project_id, export_id in waiting:

@@ -37,7 +37,9 @@ class Export(UUIDPrimaryKey, Base):
             "status IN ('queued', 'building', 'ready', 'failed', 'expired')", name="status"
         ),
         Index("export_project_id_created_at_idx", "project_id", "created_at"),
-        Index("export_status_idx", "status"),
+        # The cleanup's two questions: which ready archives expired, which builds never ended.
+        Index("export_status_expires_at_idx", "status", "expires_at"),
+        Index("export_requested_by_idx", "requested_by"),
     )
 
     project_id: Mapped[UUID] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
@@ -54,5 +56,7 @@ class Export(UUIDPrimaryKey, Base):
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Set by the first build attempt and kept: every attempt packs the same bytes.
+    generated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -118,11 +118,27 @@ README_LABELS: dict[str, Labels] = {
 }
 DEFAULT_README_LANGUAGE = "en"
 
-_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+_ATX_HEADING = re.compile(r"^#{1,6}\s+(.+?)(?:\s+#+)?\s*$")
+_SETEXT_UNDERLINE = re.compile(r"^(?:=+|-+)\s*$")
+_THEMATIC_BREAK = re.compile(r"^(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,})$")
+_FENCE = re.compile(r"^(?:```|~~~)")
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
-_INLINE_MARKUP = re.compile(r"[*_`~]+|\[([^\]]*)\]\([^)]*\)")
+_FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 _LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s")
+_NOT_PROSE = ("#", "|", ">", "<")
+# Inline markup, unwrapped to its text; emphasis only where it wraps words, so that
+# snake_case names and "2 * 3" stay as written.
+_INLINE = (
+    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"`([^`]*)`"), r"\1"),
+    (re.compile(r"(\*\*|~~)(?=\S)(.+?)(?<=\S)\1"), r"\2"),
+    (re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)"), r"\1"),
+    (re.compile(r"\*(?=\S)(.+?)(?<=\S)\*"), r"\1"),
+    (re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)"), r"\1"),
+)
+# After a Western full stop a space follows; after a CJK one, the next sentence starts at once.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _MAX_SUMMARY_CHARS = 200
 
 
@@ -133,39 +149,84 @@ def readme_language(language: str | None) -> str:
     return DEFAULT_README_LANGUAGE
 
 
-def document_title(content: str) -> str | None:
-    """The document's first heading, as its author wrote it."""
-    for line in content.splitlines():
-        match = _HEADING.match(line.strip())
-        if match:
-            return _plain(match.group(1))
+def _blocks(content: str) -> list[list[str]]:
+    """The document's paragraphs (runs of non-blank lines), without front matter, comments
+    and fenced code."""
+    text = _COMMENT.sub("", _FRONT_MATTER.sub("", content.replace("\r\n", "\n")))
+    blocks: list[list[str]] = [[]]
+    in_code = False
+    for line in text.split("\n"):
+        if _FENCE.match(line.strip()):
+            in_code = not in_code
+            blocks.append([])
+        elif in_code or not line.strip():
+            blocks.append([])
+        else:
+            blocks[-1].append(line)
+    return [block for block in blocks if block]
+
+
+def _setext_title(block: list[str]) -> str | None:
+    if len(block) >= 2 and _SETEXT_UNDERLINE.match(block[1].strip()):
+        first = block[0].strip()
+        if first and not _LIST_ITEM.match(first) and not _THEMATIC_BREAK.match(first):
+            return first
     return None
 
 
+def document_title(content: str) -> str | None:
+    """The document's first heading (``# Title`` or a title underlined with ``===``)."""
+    for block in _blocks(content):
+        for line in block:
+            match = _ATX_HEADING.match(line.strip())
+            if match:
+                return _plain(match.group(1))
+        setext = _setext_title(block)
+        if setext is not None:
+            return _plain(setext)
+    return None
+
+
+def _is_prose(block: list[str]) -> bool:
+    first = block[0]
+    stripped = first.strip()
+    return not (
+        first.startswith(("    ", "\t"))  # indented code
+        or stripped.startswith(_NOT_PROSE)
+        or _LIST_ITEM.match(stripped)
+        or _THEMATIC_BREAK.match(stripped)
+        or _setext_title(block) is not None
+    )
+
+
 def document_summary(content: str) -> str | None:
-    """The first sentence of the first paragraph of prose (headings, lists, tables, code and
-    comments skipped), cut to one line."""
-    in_code = False
-    for raw in _COMMENT.sub("", content).splitlines():
-        line = raw.strip()
-        if line.startswith(("```", "~~~")):
-            in_code = not in_code
+    """The first sentence of the first paragraph of prose (headings, lists, tables, quotes,
+    code and HTML skipped), on one line."""
+    for block in _blocks(content):
+        if not _is_prose(block):
             continue
-        if in_code or not line or line.startswith(("#", "|", ">", "<")) or _LIST_ITEM.match(line):
+        paragraph = _plain(" ".join(line.strip() for line in block))
+        if not paragraph:
             continue
-        sentence = _SENTENCE_END.split(_plain(line), maxsplit=1)[0]
-        return _shorten(sentence)
+        return _shorten(_SENTENCE_END.split(paragraph, maxsplit=1)[0].strip())
     return None
 
 
 def _plain(text: str) -> str:
-    return _INLINE_MARKUP.sub(lambda match: match.group(1) or "", text).strip()
+    for pattern, replacement in _INLINE:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split())
 
 
 def _shorten(text: str) -> str:
     if len(text) <= _MAX_SUMMARY_CHARS:
         return text
     return text[: _MAX_SUMMARY_CHARS - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def _link_text(title: str) -> str:
+    # Brackets in a title would end the link text early.
+    return title.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,9 +247,11 @@ def render_readme(
         if entry.content is None:
             lines.append(f"{number}. {fallback_title} — *{labels.absent}*")
             continue
-        title = document_title(entry.content) or fallback_title
+        title = document_title(entry.content)
+        if title is None:
+            title = fallback_title
         summary = document_summary(entry.content)
-        line = f"{number}. [{title}]({entry.path}) ({labels.version} {entry.version})"
+        line = f"{number}. [{_link_text(title)}]({entry.path}) ({labels.version} {entry.version})"
         lines.append(f"{line} — {summary}" if summary else line)
     lines += ["", labels.manifest, ""]
     return "\n".join(lines)

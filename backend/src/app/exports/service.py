@@ -1,6 +1,6 @@
-"""Exports as the API sees them: requested (the content fixed then), read, downloaded."""
+"""Exports as the API sees them: requested (the content fixed then), listed, read, downloaded
+and deleted."""
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -27,7 +27,7 @@ from app.exports.jobs import enqueue_export
 from app.exports.models import Export, ExportStatus
 from app.exports.naming import ascii_slug, project_slug
 from app.exports.schemas import ExportError, ExportRead
-from app.exports.storage import ExportStorage, archive_key
+from app.exports.storage import ExportStorage, OpenedArchive, archive_key
 from app.projects.dependencies import ProjectContext
 
 logger = structlog.get_logger(__name__)
@@ -37,7 +37,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _read(export: Export) -> ExportRead:
+def _has_expired(export: Export, now: datetime) -> bool:
+    # Past its expiry an archive is gone for the client, whether or not the cleanup ran yet.
+    if export.status == ExportStatus.EXPIRED:
+        return True
+    return export.status == ExportStatus.READY and (
+        export.expires_at is not None and export.expires_at <= now
+    )
+
+
+def _status(export: Export, now: datetime) -> ExportStatus:
+    return ExportStatus.EXPIRED if _has_expired(export, now) else ExportStatus(export.status)
+
+
+def _read(export: Export, now: datetime) -> ExportRead:
     # A failure always records both (see builder._fail).
     error = (
         ExportError(code=export.error_code, message=export.error_message)
@@ -47,7 +60,7 @@ def _read(export: Export) -> ExportRead:
     return ExportRead(
         id=export.id,
         project_id=export.project_id,
-        status=ExportStatus(export.status),
+        status=_status(export, now),
         documents={
             document_type: export.document_versions.get(document_type.value)
             for document_type in DocumentType
@@ -66,12 +79,25 @@ async def request_export(
     session: AsyncSession, queue: Queue, settings: Settings, context: ProjectContext
 ) -> ExportRead:
     """Record which version of each document the archive will hold; the worker builds it once
-    this commits."""
+    this commits. An export of exactly the same content that is still on its way or still
+    downloadable is answered instead of packing the same archive twice."""
     active = await document_repository.latest_of_each(session, context.project_id)
+    versions = {document.document_type: document.version for document in active}
+    now = _now()
+    existing = await export_repository.find_reusable(
+        session,
+        context.project_id,
+        document_versions=versions,
+        project_name=context.project.name,
+        language=context.project.language,
+        now=now,
+    )
+    if existing is not None:
+        return _read(existing, now)
     export = Export(
         project_id=context.project_id,
         requested_by=context.user_id,
-        document_versions={document.document_type: document.version for document in active},
+        document_versions=versions,
         project_name=context.project.name,
         language=context.project.language,
     )
@@ -83,7 +109,15 @@ async def request_export(
         ),
     )
     after_commit(session, partial(enqueue_export, queue, settings, context.project_id, export.id))
-    return _read(export)
+    return _read(export, now)
+
+
+async def list_exports(
+    session: AsyncSession, context: ProjectContext, *, limit: int
+) -> list[ExportRead]:
+    now = _now()
+    exports = await export_repository.list_recent(session, context.project_id, limit=limit)
+    return [_read(export, now) for export in exports]
 
 
 async def _get(session: AsyncSession, context: ProjectContext, export_id: UUID) -> Export:
@@ -94,13 +128,28 @@ async def _get(session: AsyncSession, context: ProjectContext, export_id: UUID) 
 
 
 async def get_export(session: AsyncSession, context: ProjectContext, export_id: UUID) -> ExportRead:
-    return _read(await _get(session, context, export_id))
+    return _read(await _get(session, context, export_id), _now())
+
+
+async def delete_export(
+    session: AsyncSession, storage: ExportStorage, context: ProjectContext, export_id: UUID
+) -> None:
+    """Remove the archive before its expiry; a build still running finds its export gone and
+    removes what it stored."""
+    if not await export_repository.delete_export(session, context.project_id, export_id):
+        raise ExportNotFoundError
+    key = archive_key(context.project_id, export_id)
+
+    async def remove_archive() -> None:
+        await storage.delete(key)
+
+    after_commit(session, remove_archive)
 
 
 @dataclass(frozen=True, slots=True)
 class ArchiveDownload:
-    chunks: AsyncIterator[bytes]
-    size: int
+    archive: OpenedArchive
+    sha256: str
     file_name: str
     ascii_file_name: str
 
@@ -108,26 +157,30 @@ class ArchiveDownload:
 async def open_download(
     session: AsyncSession, storage: ExportStorage, context: ProjectContext, export_id: UUID
 ) -> ArchiveDownload:
+    """The archive opened for reading: once this returns, a cleanup or a delete can no longer
+    cut the download short."""
     export = await _get(session, context, export_id)
-    if export.status == ExportStatus.EXPIRED or (
-        export.expires_at is not None and export.expires_at <= _now()
-    ):
+    if _has_expired(export, _now()):
         raise ExportExpiredError
-    if export.status != ExportStatus.READY or export.ready_at is None:
+    if (
+        export.status != ExportStatus.READY
+        or export.generated_at is None
+        or export.archive_sha256 is None
+    ):
         raise ExportNotReadyError(
             f"The archive is {export.status}; download it once the export is ready.",
             details={"status": export.status},
         )
     key = archive_key(export.project_id, export.id)
     try:
-        size = await storage.size(key)
+        archive = await storage.open(key)
     except ArchiveNotStoredError:
         logger.error("export_archive_missing", project_id=str(export.project_id), key=key)
         raise ExportExpiredError from None
-    day = export.ready_at.date().isoformat()
+    day = export.generated_at.date().isoformat()
     return ArchiveDownload(
-        chunks=storage.read(key),
-        size=size,
+        archive=archive,
+        sha256=export.archive_sha256,
         file_name=f"{project_slug(export.project_name, export.project_id)}-{day}.zip",
         ascii_file_name=f"{ascii_slug(export.project_name, export.project_id)}-{day}.zip",
     )

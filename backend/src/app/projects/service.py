@@ -1,5 +1,7 @@
+from functools import partial
 from uuid import UUID
 
+import structlog
 from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,6 +35,8 @@ from app.projects.schemas import (
 from app.users import service as user_service
 
 _DELETE_BATCH = 500
+
+logger = structlog.get_logger(__name__)
 
 
 def _read(project: Project, role: ProjectRole | str) -> ProjectRead:
@@ -87,9 +91,21 @@ async def delete_project(
     project_id = context.project_id
 
     async def purge() -> None:
-        await purge_project_keys(resources.redis, project_id)
-        await memory_service.purge_project(resources.memory, project_id)
-        await resources.export_storage.delete_project(project_id)
+        # Each step runs whatever happened to the one before; the first failure is raised
+        # once all have run, so the caller still learns the purge was incomplete.
+        failures: list[Exception] = []
+        for step in (
+            partial(purge_project_keys, resources.redis, project_id),
+            partial(memory_service.purge_project, resources.memory, project_id),
+            partial(resources.export_storage.delete_project, project_id),
+        ):
+            try:
+                await step()
+            except Exception as error:
+                logger.exception("project_purge_step_failed", project_id=str(project_id))
+                failures.append(error)
+        if failures:
+            raise failures[0]
 
     after_commit(session, purge)
 

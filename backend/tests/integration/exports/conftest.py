@@ -45,6 +45,10 @@ async def seed_russian_project(client: AsyncClient, resources: Resources) -> See
     return Seeded(project_id=project_id, headers=headers)
 
 
-async def build(resources: Resources, project_id: str, export_id: str) -> None:
+async def build(
+    resources: Resources, project_id: str, export_id: str, *, last_attempt: bool = True
+) -> None:
     """What the worker's job does with the ids the API queued."""
-    await builder.build_export(resources, AccessibleProjectID(UUID(project_id)), UUID(export_id))
+    await builder.build_export(
+        resources, AccessibleProjectID(UUID(project_id)), UUID(export_id), last_attempt=last_attempt
+    )

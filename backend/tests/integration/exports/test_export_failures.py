@@ -1,14 +1,18 @@
 """An archive that does not read back as built is never offered; a storage that fails is
 retried, then the export fails visibly."""
 
-from collections.abc import AsyncIterator
+import asyncio
+import hashlib
 from dataclasses import replace
+from pathlib import Path
 from uuid import UUID
 
 import pytest
 from httpx import AsyncClient
+from sqlalchemy import text
 
 from app.core.resources import Resources
+from app.exports.builder import GAVE_UP_MESSAGE
 from app.exports.storage import LocalExportStorage
 from tests.factories import stream_events
 from tests.integration.exports.conftest import Seeded, build, seed_russian_project
@@ -23,16 +27,27 @@ class FlippingStorage(LocalExportStorage):
 
 
 class TruncatingStorage(LocalExportStorage):
-    """Reads back only the first half of what it holds."""
+    """Stores only the first half of every archive, as a full disk might."""
 
-    async def read(self, key: str) -> AsyncIterator[bytes]:
-        data = b"".join([chunk async for chunk in super().read(key)])
-        yield data[: len(data) // 2]
+    async def put(self, key: str, data: bytes) -> None:
+        await super().put(key, data[: len(data) // 2])
+
+
+class HangingStorage(LocalExportStorage):
+    """A write that never finishes, like a storage that stopped answering."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.writing = asyncio.Event()
+
+    async def put(self, key: str, data: bytes) -> None:
+        self.writing.set()
+        await asyncio.Event().wait()
 
 
 class UnwritableStorage(LocalExportStorage):
-    def __init__(self, root: object) -> None:
-        super().__init__(root)  # type: ignore[arg-type]
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
         self.attempts = 0
 
     async def put(self, key: str, data: bytes) -> None:
@@ -87,21 +102,17 @@ async def test_a_failing_storage_is_retried_then_fails_visibly(
     seeded, export_id = await _requested(client, resources)
     storage = UnwritableStorage(resources.settings.exports_path)
     broken = replace(resources, export_storage=storage)
-    attempts = resources.settings.export_max_attempts
-    # The queue runs the job again while attempts remain; each earlier attempt re-raises.
-    for _ in range(attempts - 1):
+    # While the queue has attempts left, a failure goes back to it (the job raises).
+    for _ in range(2):
         with pytest.raises(OSError, match="No space left"):
-            await build(broken, seeded.project_id, export_id)
+            await build(broken, seeded.project_id, export_id, last_attempt=False)
         assert (await _status(client, seeded, export_id))["status"] == "building"
-    await build(broken, seeded.project_id, export_id)
+    await build(broken, seeded.project_id, export_id, last_attempt=True)
 
-    assert storage.attempts == attempts
+    assert storage.attempts == 3
     status = await _status(client, seeded, export_id)
     assert status["status"] == "failed"
-    assert status["error"] == {
-        "code": "export_failed",
-        "message": f"The archive could not be built after {attempts} attempts.",
-    }
+    assert status["error"] == {"code": "export_failed", "message": GAVE_UP_MESSAGE}
     failed = [
         event
         for event in await stream_events(resources, seeded.project_id)
@@ -116,6 +127,57 @@ async def test_a_failing_storage_is_retried_then_fails_visibly(
     assert (await _status(client, seeded, export_id))["status"] == "failed"
 
 
+async def test_a_last_attempt_cancelled_by_its_timeout_fails_visibly(
+    client: AsyncClient, resources: Resources
+) -> None:
+    seeded, export_id = await _requested(client, resources)
+    storage = HangingStorage(resources.settings.exports_path)
+    hanging = replace(resources, export_storage=storage)
+    job = asyncio.create_task(build(hanging, seeded.project_id, export_id, last_attempt=True))
+    await asyncio.wait_for(storage.writing.wait(), timeout=10)
+    job.cancel()  # what saq does to a job past its timeout
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    status = await _status(client, seeded, export_id)
+    assert status["status"] == "failed"
+    assert status["error"] == {"code": "export_failed", "message": GAVE_UP_MESSAGE}
+    types = [event["type"] for event in await stream_events(resources, seeded.project_id)]
+    assert types[-1] == "export.failed"
+
+
+async def test_a_document_version_gone_missing_fails_the_export(
+    client: AsyncClient, resources: Resources
+) -> None:
+    seeded, export_id = await _requested(client, resources)
+    async with resources.engine.begin() as connection:
+        await connection.execute(
+            text("DELETE FROM document_version WHERE project_id = :id AND document_type = 'specs'"),
+            {"id": seeded.project_id},
+        )
+    await build(resources, seeded.project_id, export_id, last_attempt=False)
+    status = await _status(client, seeded, export_id)
+    assert status["status"] == "failed"
+    assert status["error"] == {
+        "code": "archive_integrity",
+        "message": "specs version 1 is no longer stored",
+    }
+
+
+async def test_overlapping_attempts_store_the_same_archive(
+    client: AsyncClient, resources: Resources
+) -> None:
+    """A job taken over from a worker thought dead may run beside the first attempt."""
+    seeded, export_id = await _requested(client, resources)
+    await asyncio.gather(
+        build(resources, seeded.project_id, export_id, last_attempt=False),
+        build(resources, seeded.project_id, export_id, last_attempt=False),
+    )
+    status = await _status(client, seeded, export_id)
+    assert status["status"] == "ready"
+    download = await client.get(seeded.url(f"/{export_id}/download"), headers=seeded.headers)
+    assert hashlib.sha256(download.content).hexdigest() == status["archive_sha256"]
+
+
 async def test_an_export_of_a_project_deleted_meanwhile_leaves_no_file(
     client: AsyncClient, resources: Resources
 ) -> None:
@@ -125,3 +187,32 @@ async def test_an_export_of_a_project_deleted_meanwhile_leaves_no_file(
     await build(resources, seeded.project_id, export_id)
     assert _stored_files(resources, seeded.project_id) == []
     assert UUID(export_id)
+
+
+class UndeletableStorage(LocalExportStorage):
+    async def delete_project(self, project_id: UUID) -> None:
+        raise OSError(5, "Input/output error")
+
+
+async def test_a_failing_archive_purge_does_not_keep_the_rest_of_a_delete_from_running(
+    client: AsyncClient, resources: Resources
+) -> None:
+    seeded, export_id = await _requested(client, resources)
+    await build(resources, seeded.project_id, export_id)
+    await resources.redis.set(f"proj:{seeded.project_id}:marker", "x")
+    original = resources.export_storage
+    resources.export_storage = UndeletableStorage(resources.settings.exports_path)
+    try:
+        response = await client.delete(
+            f"/api/v1/projects/{seeded.project_id}", headers=seeded.headers
+        )
+    finally:
+        resources.export_storage = original
+    # The rows are gone and the Redis keys too; the client learns the purge was incomplete.
+    assert response.status_code == 500
+    assert "Input/output" not in response.text
+    assert await resources.redis.exists(f"proj:{seeded.project_id}:marker") == 0
+    gone = await client.get(f"/api/v1/projects/{seeded.project_id}", headers=seeded.headers)
+    assert gone.status_code == 404
+    # The stray archive is the cleanup's to remove.
+    assert _stored_files(resources, seeded.project_id) == [f"{export_id}.zip"]

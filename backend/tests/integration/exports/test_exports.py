@@ -5,15 +5,19 @@ import hashlib
 import io
 import json
 import zipfile
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
+from uuid import UUID, uuid4
 
+import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
 from app.core.resources import Resources
 from app.exports import builder
+from app.exports.exceptions import ArchiveNotStoredError
+from app.exports.storage import archive_key
 from tests.factories import (
     add_member,
     auth_headers,
@@ -178,12 +182,14 @@ async def test_the_download_name_is_unicode_with_an_ascii_fallback(
     seeded, export_id = await _ready_export(client, resources)
     response = await client.get(seeded.url(f"/{export_id}/download"), headers=seeded.headers)
     disposition = response.headers["content-disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
     day = datetime.fromisoformat(
-        (await client.get(seeded.url(f"/{export_id}"), headers=seeded.headers)).json()["ready_at"]
+        json.loads(archive.read(f"{SLUG}/manifest.json"))["generated_at"]
     ).date()
     ascii_part, unicode_part = disposition.split("; filename*=UTF-8''")
-    # Cyrillic has no ASCII form: only "v2-beta" survives, and nothing breaks the quotes.
-    assert ascii_part == f'attachment; filename="v2-beta-{day}.zip"'
+    # Cyrillic has no ASCII form: the fallback is named by the id, not by leftover fragments.
+    short_id = seeded.project_id.replace("-", "")[:8]
+    assert ascii_part == f'attachment; filename="project-{short_id}-{day}.zip"'
     assert unquote(unicode_part) == f"{SLUG}-{day}.zip"
     assert all(ord(char) < 128 for char in disposition)
     assert response.headers["cache-control"] == "private, no-store"
@@ -235,9 +241,9 @@ async def test_expired_archives_are_removed_by_the_cleanup(
     status = (await client.get(seeded.url(f"/{export_id}"), headers=seeded.headers)).json()
     expires_at = datetime.fromisoformat(status["expires_at"])
 
-    assert await builder.cleanup_expired(resources, now=expires_at - timedelta(seconds=1)) == 0
+    assert await builder.cleanup(resources, expires_at - timedelta(seconds=1)) == 0
     assert stored.is_file()
-    assert await builder.cleanup_expired(resources, now=expires_at + timedelta(seconds=1)) == 1
+    assert await builder.cleanup(resources, expires_at + timedelta(seconds=1)) == 1
     assert not stored.exists()
 
     status = (await client.get(seeded.url(f"/{export_id}"), headers=seeded.headers)).json()
@@ -246,10 +252,10 @@ async def test_expired_archives_are_removed_by_the_cleanup(
     response = await client.get(seeded.url(f"/{export_id}/download"), headers=seeded.headers)
     assert response.status_code == 410
     assert response.json()["error"]["code"] == "export_expired"
-    assert await builder.cleanup_expired(resources, now=expires_at + timedelta(days=1)) == 0
+    assert await builder.cleanup(resources, expires_at + timedelta(days=1)) == 0
 
 
-async def test_a_ready_archive_past_its_expiry_is_gone_even_before_the_cleanup(
+async def test_past_its_expiry_an_archive_is_gone_even_before_the_cleanup(
     client: AsyncClient, resources: Resources
 ) -> None:
     seeded, export_id = await _ready_export(client, resources)
@@ -258,24 +264,54 @@ async def test_a_ready_archive_past_its_expiry_is_gone_even_before_the_cleanup(
             text("UPDATE export SET expires_at = now() - interval '1 second' WHERE id = :id"),
             {"id": export_id},
         )
+    status = (await client.get(seeded.url(f"/{export_id}"), headers=seeded.headers)).json()
+    assert (status["status"], status["download_path"]) == ("expired", None)
     response = await client.get(seeded.url(f"/{export_id}/download"), headers=seeded.headers)
     assert response.status_code == 410
 
 
-async def test_exports_never_built_are_given_up_after_one_expiry_period(
+async def test_exports_whose_every_attempt_must_have_ended_are_failed(
     client: AsyncClient, resources: Resources
 ) -> None:
     seeded = await seed_russian_project(client, resources)
     export_id = str((await _request(client, seeded))["id"])
-    later = datetime.fromisoformat(
+    created = datetime.fromisoformat(
         (await client.get(seeded.url(f"/{export_id}"), headers=seeded.headers)).json()["created_at"]
-    ) + timedelta(seconds=resources.settings.export_ttl_seconds + 1)
-    assert await builder.cleanup_expired(resources, now=later) == 1
+    )
+    longest = builder.longest_build(resources.settings)
+    assert await builder.cleanup(resources, created + longest - timedelta(seconds=1)) == 0
+    assert await builder.cleanup(resources, created + longest + timedelta(seconds=1)) == 1
     status = (await client.get(seeded.url(f"/{export_id}"), headers=seeded.headers)).json()
-    assert status["status"] == "expired"
+    assert status["status"] == "failed"
+    assert status["error"]["code"] == "export_timed_out"
+    events = await stream_events(resources, seeded.project_id)
+    assert events[-1]["type"] == "export.failed"
     # A job that turns up afterwards finds nothing to build.
     await build(resources, seeded.project_id, export_id)
     assert not _archive_path(resources, seeded.project_id, export_id).exists()
+
+
+async def test_the_cleanup_removes_archives_no_ready_export_points_to(
+    client: AsyncClient, resources: Resources
+) -> None:
+    seeded, export_id = await _ready_export(client, resources)
+    kept = _archive_path(resources, seeded.project_id, export_id)
+    # As a worker that died between storing and marking would leave them.
+    stray = kept.with_name(f"{uuid4()}.zip")
+    stray.write_bytes(b"left behind")
+    gone_project = resources.settings.exports_path / str(uuid4())
+    gone_project.mkdir()
+    (gone_project / f"{uuid4()}.zip").write_bytes(b"of a deleted project")
+    settled = datetime.now(UTC) + builder.longest_build(resources.settings)
+
+    # Young files may be builds in progress: left alone.
+    await builder.cleanup(resources, datetime.now(UTC))
+    assert stray.exists()
+    await builder.cleanup(resources, settled + timedelta(seconds=1))
+    assert not stray.exists()
+    assert list(gone_project.iterdir()) == []
+    # A ready archive stays until it expires (a day, far beyond the longest build).
+    assert kept.exists()
 
 
 async def test_a_member_of_another_project_gets_404_for_the_export(
@@ -317,3 +353,69 @@ async def test_deleting_the_project_removes_its_archives(
     response = await client.delete(f"/api/v1/projects/{seeded.project_id}", headers=seeded.headers)
     assert response.status_code == 204
     assert not folder.exists()
+
+
+async def test_asking_again_for_the_same_content_answers_the_same_export(
+    client: AsyncClient, resources: Resources
+) -> None:
+    seeded = await seed_russian_project(client, resources)
+    first = await client.post(seeded.url(), headers=seeded.headers)
+    again = await client.post(seeded.url(), headers=seeded.headers)
+    assert again.json()["id"] == first.json()["id"]
+    assert (
+        again.headers["location"]
+        == first.headers["location"]
+        == seeded.url(f"/{first.json()['id']}")
+    )
+    await build(resources, seeded.project_id, first.json()["id"])
+    ready = await client.post(seeded.url(), headers=seeded.headers)
+    assert ready.json()["id"] == first.json()["id"]
+    assert ready.json()["status"] == "ready"
+    assert ready.json()["download_path"].endswith("/download")
+    # New content, a new export.
+    await seed_document(resources, seeded.project_id, "plan", ["# План"])
+    changed = await client.post(seeded.url(), headers=seeded.headers)
+    assert changed.json()["id"] != first.json()["id"]
+    assert changed.json()["documents"]["plan"] == 1
+    listed = (await client.get(seeded.url(), headers=seeded.headers)).json()
+    assert [item["id"] for item in listed] == [changed.json()["id"], first.json()["id"]]
+    assert [item["status"] for item in listed] == ["queued", "ready"]
+    limited = await client.get(seeded.url(), params={"limit": 1}, headers=seeded.headers)
+    assert [item["id"] for item in limited.json()] == [changed.json()["id"]]
+
+
+async def test_deleting_an_export_removes_its_archive_at_once(
+    client: AsyncClient, resources: Resources
+) -> None:
+    seeded, export_id = await _ready_export(client, resources)
+    stored = _archive_path(resources, seeded.project_id, export_id)
+    assert stored.exists()
+    response = await client.delete(seeded.url(f"/{export_id}"), headers=seeded.headers)
+    assert response.status_code == 204
+    assert not stored.exists()
+    for tail in ("", "/download"):
+        gone = await client.get(seeded.url(f"/{export_id}{tail}"), headers=seeded.headers)
+        assert gone.status_code == 404
+        assert gone.json()["error"]["code"] == "export_not_found"
+    again = await client.delete(seeded.url(f"/{export_id}"), headers=seeded.headers)
+    assert again.status_code == 404
+
+
+async def test_an_opened_archive_is_read_whole_though_removed_meanwhile(
+    client: AsyncClient, resources: Resources
+) -> None:
+    """What a download streams: once the API opened the archive, a cleanup or a delete that
+    removes the file cannot cut the body short of its announced length."""
+    seeded, export_id = await _ready_export(client, resources)
+    status = (await client.get(seeded.url(f"/{export_id}"), headers=seeded.headers)).json()
+    response = await client.get(seeded.url(f"/{export_id}/download"), headers=seeded.headers)
+    assert response.headers["etag"] == f'"{status["archive_sha256"]}"'
+
+    key = archive_key(UUID(seeded.project_id), UUID(export_id))
+    opened = await resources.export_storage.open(key)
+    _archive_path(resources, seeded.project_id, export_id).unlink()
+    body = b"".join([chunk async for chunk in opened.chunks()])
+    assert len(body) == opened.size == status["archive_bytes"]
+    assert _sha256(body) == status["archive_sha256"]
+    with pytest.raises(ArchiveNotStoredError):
+        await resources.export_storage.open(key)
