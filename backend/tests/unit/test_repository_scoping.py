@@ -27,8 +27,10 @@ UNSCOPED_ON_PURPOSE = {
     "get_membership",
     "list_for_user",
     "add_project",
-    # The worker's own sweeps, across every project: expiry and recovery after a restart.
-    "due_for_cleanup",
+    # The worker's own sweeps, across every project: expiry, giving up, strays, recovery.
+    "expired_ready",
+    "abandoned",
+    "ready_among",
     "unfinished",
 }
 
@@ -66,4 +68,4 @@ def test_the_scan_sees_the_repositories() -> None:
         for module in (message_repository, document_repository, export_repository)
         for name, _ in _functions(module)
     }
-    assert {"add", "latest", "older_than", "newer_than", "claim", "finish"} <= names
+    assert {"add", "latest", "older_than", "newer_than", "claim", "mark_ready"} <= names
