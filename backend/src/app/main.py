@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from redis.exceptions import RedisError
 
 from app.auth.router import public_router as auth_public_router
@@ -14,10 +15,15 @@ from app.auth.router import router as auth_router
 from app.conversation.router import router as conversation_router
 from app.conversation.worker import create_queue, create_worker
 from app.core.config import Settings, load_settings
-from app.core.errors import ErrorResponse, install_error_handlers
+from app.core.errors import ErrorResponse, error_responses, install_error_handlers
 from app.core.infrastructure import Endpoints
 from app.core.logging import configure_logging
-from app.core.middleware import CorrelationIdMiddleware, UnhandledErrorMiddleware
+from app.core.middleware import (
+    BodySizeLimitMiddleware,
+    CorrelationIdMiddleware,
+    SecurityHeadersMiddleware,
+    UnhandledErrorMiddleware,
+)
 from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
 from app.documents.router import router as documents_router
@@ -100,9 +106,31 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         documents_router,
         events_router,
     ):
-        app.include_router(router, prefix=API_PREFIX)
+        # Every API route is rate-limited, needs Redis and PostgreSQL, and takes a body cap.
+        app.include_router(router, prefix=API_PREFIX, responses=error_responses(413, 429, 503))
     instrument_app(app)
     app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    if settings.cors_origins:
+        # Only the configured origins, compared exactly (never a wildcard): with credentials,
+        # so that a front end on one of them can call /auth/refresh with the refresh cookie.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Last-Event-ID",
+                "X-Correlation-ID",
+                "traceparent",
+            ],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Correlation-ID"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
     # Added last so it runs first: every log line and error body carries the correlation id.
     app.add_middleware(CorrelationIdMiddleware)
     return app

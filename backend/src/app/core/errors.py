@@ -13,6 +13,8 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.logging import current_correlation_id
@@ -115,6 +117,41 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# Long enough for a restarted Redis or a reconnecting pool; short enough to feel live.
+_UNAVAILABLE_RETRY_AFTER_SECONDS = 2
+
+
+def _unavailable(dependency: str) -> JSONResponse:
+    return error_response(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        f"A service this request needs ({dependency}) is unavailable; retry shortly.",
+        {"dependency": dependency},
+        headers={"Retry-After": str(_UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _redis_error(_: Request, exc: Exception) -> JSONResponse:
+    # Redis down or unreachable: the request cannot be counted against its limits, nor its
+    # job queued. Nothing of the driver's text reaches the client.
+    return _unavailable("redis")
+
+
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    """A lost or refused database connection is an outage (503), every other database error a
+    bug (500). The pool pings before reuse, so the next request gets a working connection."""
+    assert isinstance(exc, sa_exc.DBAPIError)
+    if exc.connection_invalidated or isinstance(
+        exc, sa_exc.OperationalError | sa_exc.InterfaceError
+    ):
+        return _unavailable("postgres")
+    raise exc
+
+
+async def _database_pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+    return _unavailable("postgres")
+
+
 def internal_error_response() -> JSONResponse:
     return error_response(
         status.HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "An unexpected error occurred."
@@ -125,3 +162,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RedisError, _redis_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_pool_timeout)

@@ -1,9 +1,11 @@
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse
+from starlette.types import Receive, Scope, Send
 
 from app.core.deps import ResourcesDep
 from app.core.errors import error_responses
@@ -19,6 +21,18 @@ class EventStreamResponse(EventSourceResponse):
     # FastAPI documents a route under its response class's media_type; sse-starlette sets it
     # per instance only, which would list the stream as application/json.
     media_type = "text/event-stream"
+
+    # Set after construction: FastAPI reads the default status code off __init__'s signature.
+    on_close: Callable[[], None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Here rather than in the event generator: a client gone before the first event
+        # cancels the response before the generator ever starts, and its finally never runs.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.on_close is not None:
+                self.on_close()
 
 
 # A Redis stream id: milliseconds, a dash, a sequence number.
@@ -47,7 +61,7 @@ _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "comes every 15 s (`JEEX_EVENTS_PING_SECONDS`); on shutdown a last `ping` carries a "
         "`retry:` hint. Resume with `Last-Event-ID` (or `?last_event_id=`).",
     },
-    **_json_errors(401, 404, 422, 500, 503),
+    **_json_errors(401, 404, 413, 422, 429, 500, 503),
 }
 
 
@@ -83,7 +97,7 @@ async def stream_events(
     subscription; load `/progress` first and pass its `last_event_id` to miss nothing.
     """
     streams = resources.event_streams
-    streams.ensure_capacity()
+    release = streams.reserve(context.user_id)
     settings = resources.settings
     shutdown = anyio.Event()
     project_id = context.project_id
@@ -93,8 +107,12 @@ async def stream_events(
         # "From now on" is pinned to a concrete id before the headers go out: a client that
         # has its 200 misses nothing published after it, and no read can skip an event that
         # lands between two reads. An empty stream starts before any id Redis will assign.
-        after = await resources.events.last_event_id(project_id) or "0-0"
-    return EventStreamResponse(
+        try:
+            after = await resources.events.last_event_id(project_id) or "0-0"
+        except BaseException:
+            release()
+            raise
+    response = EventStreamResponse(
         streams.events(project_id, after, shutdown),
         ping=settings.events_ping_seconds,
         ping_message_factory=lambda: streams.ping(project_id),
@@ -102,6 +120,8 @@ async def stream_events(
         shutdown_event=shutdown,
         shutdown_grace_period=settings.events_shutdown_grace_seconds,
     )
+    response.on_close = release
+    return response
 
 
 @router.post(
