@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -15,7 +16,12 @@ from app.auth.router import router as auth_router
 from app.conversation.router import router as conversation_router
 from app.conversation.worker import create_queue, create_worker
 from app.core.config import Settings, load_settings
-from app.core.errors import ErrorResponse, error_responses, install_error_handlers
+from app.core.errors import (
+    ErrorResponse,
+    document_unreadable_bodies,
+    install_error_handlers,
+    json_error_responses,
+)
 from app.core.infrastructure import Endpoints
 from app.core.logging import configure_logging
 from app.core.middleware import (
@@ -27,6 +33,7 @@ from app.core.middleware import (
 from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
 from app.documents.router import router as documents_router
+from app.events.router import describe_stream_items
 from app.events.router import router as events_router
 from app.health.router import router as health_router
 from app.llm.routing import resolve_routes
@@ -107,7 +114,15 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         events_router,
     ):
         # Every API route is rate-limited, needs Redis and PostgreSQL, and takes a body cap.
-        app.include_router(router, prefix=API_PREFIX, responses=error_responses(413, 429, 503))
+        app.include_router(router, prefix=API_PREFIX, responses=json_error_responses(413, 429, 503))
+    document_unreadable_bodies(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_stream_items(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     instrument_app(app)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)

@@ -1,14 +1,14 @@
 from collections.abc import Callable
-from http import HTTPStatus
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, Query
+from pydantic import WithJsonSchema
 from sse_starlette import EventSourceResponse
 from starlette.types import Receive, Scope, Send
 
 from app.core.deps import ResourcesDep
-from app.core.errors import error_responses
+from app.core.errors import error_responses, json_error_responses
 from app.events import service as event_service
 from app.events.dependencies import EventStreamContext
 from app.events.schemas import EventStreamTicket, ProjectEvent
@@ -36,21 +36,9 @@ class EventStreamResponse(EventSourceResponse):
 
 
 # A Redis stream id: milliseconds, a dash, a sequence number.
-EVENT_ID_PATTERN = r"^\d{1,20}-\d{1,20}$"
-
-
-def _json_errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    # Spelled out because error_responses() would document them as text/event-stream, the
-    # route's own media type; they are JSON like every other error.
-    return {
-        code: {
-            "description": HTTPStatus(code).phrase,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
-            },
-        }
-        for code in status_codes
-    }
+EVENT_ID_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}$"
+# A header is absent or a string, never JSON null (which clients would send as "null").
+_EVENT_ID_SCHEMA = WithJsonSchema({"type": "string", "pattern": EVENT_ID_PATTERN})
 
 
 _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -61,8 +49,36 @@ _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "comes every 15 s (`JEEX_EVENTS_PING_SECONDS`); on shutdown a last `ping` carries a "
         "`retry:` hint. Resume with `Last-Event-ID` (or `?last_event_id=`).",
     },
-    **_json_errors(401, 404, 413, 422, 429, 500, 503),
+    **json_error_responses(401, 404, 413, 422, 429, 500, 503),
 }
+
+
+def describe_stream_items(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Document the stream as a sequence of SSE messages (``event``, ``id``, ``data``), each
+    ``data`` being JSON of one event model. FastAPI would put the event models where the
+    message itself is described; clients and schemathesis read that schema per message."""
+    for item in openapi["paths"].values():
+        for operation in item.values():
+            content = operation.get("responses", {}).get("200", {}).get("content", {})
+            stream = content.get(EventStreamResponse.media_type)
+            if stream is None:
+                continue
+            events = {key: value for key, value in stream["schema"].items() if key != "type"}
+            stream["schema"] = {
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "event": {"type": "string", "description": "The event type."},
+                    "id": {"type": "string", "description": "The event id, for Last-Event-ID."},
+                    "retry": {"type": "integer", "description": "Reconnect hint, in ms."},
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": events,
+                    },
+                },
+            }
+    return openapi
 
 
 @router.get(
@@ -82,6 +98,7 @@ async def stream_events(
             description="Replay every event after this one first (sent by EventSource when "
             "it reconnects).",
         ),
+        _EVENT_ID_SCHEMA,
     ] = None,
     last_event_id: Annotated[
         str | None,
@@ -89,6 +106,7 @@ async def stream_events(
             pattern=EVENT_ID_PATTERN,
             description="The same, for a new connection: e.g. `last_event_id` of /progress.",
         ),
+        _EVENT_ID_SCHEMA,
     ] = None,
 ) -> EventStreamResponse:
     """Events after `Last-Event-ID` (exclusive), then each new one as it is published.
