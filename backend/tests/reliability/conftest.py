@@ -1,6 +1,9 @@
 """Parts a reliability test can break and bring back: a Valkey server of its own on a fixed
 port (so clients reconnect to the same address), started from the project's own wheel."""
 
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,3 +48,37 @@ def valkey(tmp_path: Path) -> Iterator[RestartableValkey]:
         yield server
     finally:
         server.stop()
+
+
+class ModelsProcess:
+    """The scripted models (tests.reliability.llm_process) as a process on a fixed port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self.process: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.reliability.llm_process", "--port", str(self.port)],
+            cwd=Path(__file__).parents[2],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        assert self.process.stdout.readline().strip() == str(self.port)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def models_process() -> Iterator[ModelsProcess]:
+    models = ModelsProcess()
+    models.start()
+    try:
+        yield models
+    finally:
+        models.kill()
