@@ -291,6 +291,7 @@ def orchestrate(args: argparse.Namespace) -> None:
                     "JEEX_QDRANT_URL": "http://127.0.0.1:1",  # never used by this benchmark
                     "JEEX_LOG_LEVEL": "WARNING",
                     "JEEX_EVENTS_MAX_STREAMS": str(args.subscribers + 100),
+                    "JEEX_EVENTS_MAX_STREAMS_PER_USER": str(args.subscribers + 100),
                     # One user opens every stream: keep the per-user/project limits out of the way.
                     "JEEX_RATE_LIMIT_USER_PER_WINDOW": "1000000",
                     "JEEX_RATE_LIMIT_PROJECT_PER_WINDOW": "1000000",

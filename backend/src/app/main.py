@@ -4,23 +4,36 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from redis.exceptions import RedisError
 
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
 from app.conversation.router import router as conversation_router
 from app.core.config import Settings, load_settings
-from app.core.errors import ErrorResponse, install_error_handlers
+from app.core.errors import (
+    ErrorResponse,
+    document_unreadable_bodies,
+    install_error_handlers,
+    json_error_responses,
+)
 from app.core.infrastructure import Endpoints
 from app.core.jobs import create_queue
 from app.core.logging import configure_logging
-from app.core.middleware import CorrelationIdMiddleware, UnhandledErrorMiddleware
+from app.core.middleware import (
+    BodySizeLimitMiddleware,
+    CorrelationIdMiddleware,
+    SecurityHeadersMiddleware,
+    UnhandledErrorMiddleware,
+)
 from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
 from app.documents.router import router as documents_router
+from app.events.router import describe_stream_items
 from app.events.router import router as events_router
 from app.exports.router import router as exports_router
 from app.health.router import router as health_router
@@ -103,9 +116,39 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         events_router,
         exports_router,
     ):
-        app.include_router(router, prefix=API_PREFIX)
+        # Every API route is rate-limited, needs Redis and PostgreSQL, and takes a body cap.
+        app.include_router(router, prefix=API_PREFIX, responses=json_error_responses(413, 429, 503))
+    document_unreadable_bodies(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = describe_stream_items(FastAPI.openapi(app))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     instrument_app(app)
     app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    if settings.cors_origins:
+        # Only the configured origins, compared exactly (never a wildcard): with credentials,
+        # so that a front end on one of them can call /auth/refresh with the refresh cookie.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Last-Event-ID",
+                "X-Correlation-ID",
+                "traceparent",
+            ],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Correlation-ID"],
+            max_age=600,
+        )
+    app.add_middleware(SecurityHeadersMiddleware)
     # Added last so it runs first: every log line and error body carries the correlation id.
     app.add_middleware(CorrelationIdMiddleware)
     return app

@@ -1,8 +1,9 @@
 """The job worker: every kind of background job, in `serve` or as `jeex-idea worker`."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from saq import Queue, Worker
+from saq.types import PartialTimersDict
 
 from app.conversation.worker import DRAIN_PROJECT, drain_project, recover_open_runs
 from app.core.jobs import JobContext
@@ -34,6 +35,11 @@ def create_worker(
         cron_jobs=[export_jobs.cleanup_cron_job(resources.settings)],
         concurrency=resources.settings.worker_concurrency,
         startup=startup,
+        # The sweep re-queues the job of a worker that stopped beating. saq sweeps every 60 s
+        # by default, which left a dead worker's run waiting a minute or more for another
+        # worker; one heartbeat interval bounds it by the job's own liveness check.
+        # (A cast: saq's PartialTimersDict inherits its keys as required.)
+        timers=cast(PartialTimersDict, {"sweep": resources.settings.worker_heartbeat_seconds}),
     )
     if not owns_signals:
         # saq would otherwise replace uvicorn's handlers: SIGTERM would stop only the worker.

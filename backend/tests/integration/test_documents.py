@@ -53,7 +53,8 @@ async def test_a_manual_edit_needs_the_current_etag(
     body = {"content": IDEA_V2, "reason": "tightened the audience"}
     assert (await client.put(f"{base}/idea", json=body, headers=headers)).status_code == 428
     bad = await client.put(f"{base}/idea", json=body, headers={**headers, "If-Match": "W/x"})
-    assert bad.status_code == 400
+    assert bad.status_code == 422
+    assert bad.json()["error"]["details"][0]["loc"] == ["header", "if-match"]
     stale = await client.put(f"{base}/idea", json=body, headers={**headers, "If-Match": '"0"'})
     assert stale.status_code == 412
     assert stale.json()["error"]["details"] == {"current_version": 1}

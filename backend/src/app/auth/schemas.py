@@ -4,6 +4,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.text import UserText
 from app.users.schemas import UserRead
 
 
@@ -36,7 +37,7 @@ class AccessTokenResponse(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str | None = Field(
+    refresh_token: UserText | None = Field(
         default=None, max_length=200, description="Omit to use the refresh cookie."
     )
 
@@ -57,7 +58,7 @@ class MeRead(UserRead):
 class PersonalTokenCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=100)
+    name: UserText = Field(min_length=1, max_length=100)
     expires_in_days: int | None = Field(default=None, ge=1, le=3650)
 
 

@@ -2,7 +2,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -10,6 +10,18 @@ from app.conversation.models import AgentExecution, ConversationState, RunKind, 
 from app.projects.repository import AccessibleProjectID
 
 _OPEN = (RunStatus.QUEUED, RunStatus.RUNNING)
+
+
+async def take_queue_turn(session: AsyncSession, project_id: AccessibleProjectID) -> None:
+    """Posts to one project queue their message and run one after another, until commit.
+
+    Ids are taken at insert time: without this, two messages posted at once could interleave
+    (message A, message B, run B, run A), and the runs, executed in id order, would answer them
+    in another order than the chat shows. A transaction-scoped advisory lock: nothing to clean
+    up, and it never waits on a running turn.
+    """
+    key = int.from_bytes(project_id.bytes[:8], "big", signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 async def add_run(

@@ -4,6 +4,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from app.conversation.models import RunKind, RunStatus
+from app.core.text import UserText
 from app.messages.schemas import MessageRead
 
 MAX_MESSAGE_CHARS = 20_000
@@ -12,7 +13,7 @@ MAX_MESSAGE_CHARS = 20_000
 class MessageCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
-    content: str = Field(
+    content: UserText = Field(
         min_length=1,
         max_length=MAX_MESSAGE_CHARS,
         description='Free text, or answers like "1.b, 2.c", or both.',

@@ -57,6 +57,7 @@ async def post_message(
     session: AsyncSession, queue: Queue, settings: Settings, context: ProjectContext, content: str
 ) -> MessageAccepted:
     """Store the message and its run together; the job is queued only once both exist."""
+    await conversation_repository.take_queue_turn(session, context.project_id)
     stage = context.project.current_stage
     message = await message_repository.add(
         session,
@@ -129,6 +130,7 @@ async def start_stage(
             raise StageOrderError(
                 f"The {STAGE_ORDER[index - 1]} stage must be completed before {stage} starts."
             )
+    await conversation_repository.take_queue_turn(session, context.project_id)
     row = await _stage_row(session, context, stage, lock=True)
     if row.status == StageStatus.IN_PROGRESS:
         raise StageStateError(f"The {stage} stage is already in progress.")

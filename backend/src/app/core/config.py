@@ -66,6 +66,7 @@ LOCAL_EMBEDDINGS_DIMENSIONS = 384
 
 BUILT_IN_PROVIDERS = ("x", "github", "google")
 _PROVIDER_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 def default_data_dir() -> Path:
@@ -276,6 +277,26 @@ class Settings(BaseSettings):
     events_shutdown_grace_seconds: float = Field(default=2.0, ge=0, le=30)
     events_delta_interval_ms: int = Field(default=50, ge=0, le=5_000)
     events_delta_max_chars: int = Field(default=2_000, ge=1, le=1_000_000)
+    events_max_streams_per_user: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Open SSE streams one user may hold in this process; more answer 429.",
+    )
+
+    # --- HTTP hardening (app.core.middleware).
+    max_request_body_bytes: int = Field(
+        # A 500 000-character document escaped as \uXXXX (six bytes a character) fits.
+        default=4 * 1024 * 1024,
+        ge=64 * 1024,
+        le=1024 * 1024 * 1024,
+        description="Larger request bodies answer 413, whether declared or streamed.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port]) allowed to call the API from a browser, "
+        "comma-separated; none by default, so no CORS headers are sent.",
+    )
 
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     log_level: str = "INFO"
@@ -423,6 +444,26 @@ class Settings(BaseSettings):
         maximum = info.data.get("memory_chunk_max_chars")
         if maximum is not None and value * 2 >= maximum:
             raise ValueError("must be less than half of JEEX_MEMORY_CHUNK_MAX_CHARS")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _exact_origins(cls, value: list[str]) -> list[str]:
+        # An origin is compared byte for byte with the browser's Origin header: a path, a
+        # trailing slash or a wildcard would silently match nothing (or everything).
+        for origin in value:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin such as https://app.example.com "
+                    "(scheme and host, optional port, no path, no wildcard)"
+                )
         return value
 
     @field_validator("log_level")

@@ -7,13 +7,18 @@ carries the exception text, which may hold a driver's or a provider's words.
 """
 
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from app.core.logging import current_correlation_id
 
@@ -32,6 +37,19 @@ class ErrorResponse(BaseModel):
 def error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` declaring the error shape for each status code."""
     return {code: {"model": ErrorResponse} for code in status_codes}
+
+
+_JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+
+
+def json_error_responses(*status_codes: int) -> dict[int | str, dict[str, Any]]:
+    """The same, spelled out as JSON: ``error_responses`` documents them under the route's own
+    media type, which is wrong for an HTML page or an event stream (their errors are JSON)
+    and for responses declared on a whole router of mixed routes."""
+    return {
+        code: {"description": HTTPStatus(code).phrase, "content": _JSON_ERROR}
+        for code in status_codes
+    }
 
 
 class AppError(Exception):
@@ -90,10 +108,26 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+def _allowed_methods(request: Request) -> str:
+    """Every method of every route at this path. Starlette's 405 names only the methods of the
+    first route whose path matched, although several routes (GET and POST of
+    /projects/{id}/messages) may share it."""
+    methods: set[str] = set()
+    for context in iter_route_contexts(request.app.routes):
+        if context.path is None or not context.methods:
+            continue
+        if compile_path(context.path)[0].match(request.scope["path"]):
+            methods |= context.methods
+    return ", ".join(sorted(methods))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+    headers = exc.headers
+    if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
+    return error_response(exc.status_code, code, str(exc.detail), headers=headers)
 
 
 def _plain_validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -115,13 +149,66 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# Long enough for a restarted Redis or a reconnecting pool; short enough to feel live.
+_UNAVAILABLE_RETRY_AFTER_SECONDS = 2
+
+
+def _unavailable(dependency: str) -> JSONResponse:
+    return error_response(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        f"A service this request needs ({dependency}) is unavailable; retry shortly.",
+        {"dependency": dependency},
+        headers={"Retry-After": str(_UNAVAILABLE_RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _redis_error(_: Request, exc: Exception) -> JSONResponse:
+    # Redis down or unreachable: the request cannot be counted against its limits, nor its
+    # job queued. Nothing of the driver's text reaches the client.
+    return _unavailable("redis")
+
+
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    """A lost or refused database connection is an outage (503), every other database error a
+    bug (500). The pool pings before reuse, so the next request gets a working connection."""
+    assert isinstance(exc, sa_exc.DBAPIError)
+    if exc.connection_invalidated or isinstance(
+        exc, sa_exc.OperationalError | sa_exc.InterfaceError
+    ):
+        return _unavailable("postgres")
+    raise exc
+
+
+async def _database_pool_timeout(_: Request, exc: Exception) -> JSONResponse:
+    return _unavailable("postgres")
+
+
 def internal_error_response() -> JSONResponse:
     return error_response(
         status.HTTP_500_INTERNAL_SERVER_ERROR, "internal_error", "An unexpected error occurred."
     )
 
 
+_JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+
+
+def document_unreadable_bodies(app: FastAPI) -> None:
+    """A body that is not UTF-8 JSON at all gets FastAPI's 400 before any validation; say so
+    on every route that takes a body. Call once every router is included."""
+    unreadable = {"description": "The body could not be read as JSON.", "content": _JSON_ERROR}
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute) and route.body_field is not None:
+            # The route's own table, and the merged copy its included router serves from.
+            route.responses.setdefault(status.HTTP_400_BAD_REQUEST, unreadable)
+            context.responses.setdefault(status.HTTP_400_BAD_REQUEST, unreadable)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RedisError, _redis_error)
+    app.add_exception_handler(sa_exc.DBAPIError, _database_error)
+    app.add_exception_handler(sa_exc.TimeoutError, _database_pool_timeout)

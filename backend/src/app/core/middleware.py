@@ -5,9 +5,11 @@ import time
 import uuid
 
 import structlog
+from fastapi import status
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import internal_error_response
+from app.core.errors import error_response, internal_error_response
 from app.core.logging import bind_correlation_id, reset_correlation_id
 
 CORRELATION_HEADER = "x-correlation-id"
@@ -94,3 +96,107 @@ class UnhandledErrorMiddleware:
             logger.error("unhandled_exception", exc_info=exc)
             response = internal_error_response()
             await response(scope, receive, send)
+
+
+class RequestBodyTooLargeError(HTTPException):
+    """Raised from ``receive`` once a streamed body passes the cap. An HTTPException, so that
+    FastAPI's body parsing passes it on instead of turning it into a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"The request body is larger than {limit} bytes.",
+        )
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over ``max_bytes`` with 413: at once when Content-Length says so, and
+    while reading when the body streams in without one (or with a false one)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+        response_started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise RequestBodyTooLargeError(self.max_bytes)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except RequestBodyTooLargeError:
+            # Read outside FastAPI's body parsing (a route reading the stream itself).
+            if response_started:
+                raise
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = error_response(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            "payload_too_large",
+            f"The request body is larger than {self.max_bytes} bytes.",
+            # The rest of the body is not read: the connection cannot be reused.
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
+# frame-ancestors: the API's pages (the docs, a document's HTML preview) are never framed.
+_SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+
+
+class SecurityHeadersMiddleware:
+    """Headers every response carries. HSTS only on requests that came over TLS: the ASGI
+    scheme is ``https`` for a direct TLS connection, or when uvicorn took it from
+    ``X-Forwarded-Proto`` of a proxy it trusts (``--forwarded-allow-ips`` /
+    ``FORWARDED_ALLOW_IPS``, loopback by default). Over plain HTTP a browser ignores it anyway,
+    and sending it there would only mislead."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(_SECURITY_HEADERS)
+        if scope.get("scheme") == "https":
+            extra.append(_HSTS)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                # A route that sets its own (e.g. a stricter policy) keeps it.
+                headers.extend(item for item in extra if item[0] not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

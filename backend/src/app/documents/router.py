@@ -1,11 +1,11 @@
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 from fastapi.responses import HTMLResponse
+from pydantic import WithJsonSchema
 
 from app.core.deps import ResourcesDep, SessionDep
-from app.core.errors import AppError, error_responses
+from app.core.errors import error_responses, json_error_responses
 from app.documents import service as document_service
 from app.documents.constants import DocumentType
 from app.documents.diffing import DocumentDiff
@@ -24,16 +24,23 @@ router = APIRouter(prefix="/projects/{project_id}/documents", tags=["documents"]
 
 _READ = error_responses(401, 403, 404)
 _WRITE = error_responses(401, 403, 404, 412, 422, 428)
-_ETAG = re.compile(r'"?(\d{1,9})"?')
+# One ETag of this API ("3", or 3 as some clients send it); anything else is refused by
+# validation (422) before the handler runs.
+_ETAG_PATTERN = r'^"?[0-9]{1,9}"?$'
+IfMatch = Annotated[
+    str | None,
+    Header(
+        pattern=_ETAG_PATTERN,
+        description='The ETag of the version you edited, e.g. "3"; required (428 without it).',
+    ),
+    # A header is absent or a string, never JSON null (which clients would send as "null").
+    WithJsonSchema({"type": "string", "pattern": _ETAG_PATTERN}),
+]
 # The preview is untrusted content rendered as HTML: nothing may run, load or frame it.
 PREVIEW_CSP = (
     "default-src 'none'; img-src https: http:; style-src 'unsafe-inline'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-
-
-class InvalidIfMatchError(AppError):
-    code = "invalid_if_match"
 
 
 def _etag(version: int) -> str:
@@ -43,10 +50,7 @@ def _etag(version: int) -> str:
 def _expected_version(if_match: str | None) -> int:
     if if_match is None:
         raise PreconditionRequiredError
-    match = _ETAG.fullmatch(if_match.strip())
-    if match is None:
-        raise InvalidIfMatchError('If-Match must be one ETag of this API, e.g. "3".')
-    return int(match.group(1))
+    return int(if_match.strip().strip('"'))
 
 
 @router.get("", response_model=list[DocumentStatus], responses=_READ)
@@ -72,7 +76,7 @@ async def edit_document(
     context: ProjectEditor,
     session: SessionDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> DocumentVersionRead:
     """Save a manual edit as a new version; 412 when the document moved on meanwhile."""
     document = await document_service.edit(
@@ -141,7 +145,7 @@ async def rollback_document(
     context: ProjectEditor,
     session: SessionDep,
     response: Response,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: IfMatch = None,
 ) -> DocumentVersionRead:
     """Make an earlier version's content current again, as a new version."""
     document = await document_service.rollback(
@@ -157,7 +161,12 @@ async def rollback_document(
     return document
 
 
-@router.get("/{document_type}/preview", response_class=HTMLResponse, responses=_READ)
+@router.get(
+    "/{document_type}/preview",
+    response_class=HTMLResponse,
+    # The page is HTML, its errors JSON like everywhere else.
+    responses=json_error_responses(401, 403, 404, 413, 422, 429, 500, 503),
+)
 async def preview_document(
     document_type: DocumentType,
     context: ProjectViewer,

@@ -3,6 +3,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.text import UserText
 from app.documents.constants import DocumentType
 
 MAX_DOCUMENT_CHARS = 500_000
@@ -32,10 +33,10 @@ class DocumentStatus(BaseModel):
 
 
 class DocumentEdit(BaseModel):
-    content: str = Field(min_length=1, max_length=MAX_DOCUMENT_CHARS)
-    reason: str = Field(default="manual edit", min_length=1, max_length=500)
+    content: UserText = Field(min_length=1, max_length=MAX_DOCUMENT_CHARS)
+    reason: UserText = Field(default="manual edit", min_length=1, max_length=500)
 
 
 class RollbackRequest(BaseModel):
     version: int = Field(ge=1, description="The version whose content becomes current again.")
-    reason: str | None = Field(default=None, max_length=500)
+    reason: UserText | None = Field(default=None, max_length=500)

@@ -3,16 +3,26 @@
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends, Query, Security
-from fastapi.security import HTTPAuthorizationCredentials
+from fastapi import Depends, Security
+from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials
 
 from app.auth.dependencies import bearer_scheme, get_caller
 from app.auth.service import Caller
 from app.core.deps import ResourcesDep, SessionDep
+from app.core.security import InvalidCredentialsError
 from app.events import service as event_service
 from app.projects.dependencies import ProjectContext, get_project_context
-from app.projects.exceptions import ProjectNotFoundError
 from app.projects.models import ProjectRole
+
+# A security scheme rather than a plain query parameter, so that the schema says what it is:
+# the alternative to the bearer token, either one enough.
+ticket_scheme = APIKeyQuery(
+    name="ticket",
+    auto_error=False,
+    scheme_name="StreamTicket",
+    description="A stream ticket from POST …/events/ticket, instead of the Authorization "
+    "header (for EventSource).",
+)
 
 
 async def event_stream_context(
@@ -20,24 +30,18 @@ async def event_stream_context(
     session: SessionDep,
     resources: ResourcesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
-    ticket: Annotated[
-        str | None,
-        Query(
-            max_length=128,
-            description="A stream ticket from POST …/events/ticket, instead of the "
-            "Authorization header (for EventSource).",
-        ),
-    ] = None,
+    ticket: Annotated[str | None, Security(ticket_scheme)] = None,
 ) -> ProjectContext:
     """Any member (viewers included); everyone else gets 404, as on every project route.
 
-    A ticket that is unknown, used, expired or issued for another project proves nothing about
-    this one: 404 as for a non-member, so it reveals nothing either.
+    A ticket that is unknown, used, expired or issued for another project is a credential that
+    failed: 401, the same for every project, so it reveals nothing about this one. A good
+    ticket of someone who is no longer a member meets the 404 of every non-member.
     """
     if ticket is not None:
         user_id = await event_service.redeem_ticket(resources.redis, project_id, ticket)
         if user_id is None:
-            raise ProjectNotFoundError
+            raise InvalidCredentialsError("The stream ticket is unknown, used or expired.")
         caller = Caller(user_id=user_id, via_personal_token=False)
     else:
         caller = await get_caller(resources, session, credentials)

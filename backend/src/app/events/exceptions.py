@@ -13,3 +13,15 @@ class EventStreamsBusyError(AppError):
     def __init__(self) -> None:
         super().__init__("This server streams to as many clients as it can; retry shortly.")
         self.headers = {"Retry-After": str(_BUSY_RETRY_AFTER_SECONDS)}
+
+
+class TooManyUserStreamsError(AppError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "event_streams_per_user_exceeded"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You already have {limit} event streams open here; close one first.",
+            details={"limit": limit},
+        )
+        self.headers = {"Retry-After": str(_BUSY_RETRY_AFTER_SECONDS)}

@@ -1,12 +1,14 @@
-from http import HTTPStatus
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, Query
+from pydantic import WithJsonSchema
 from sse_starlette import EventSourceResponse
+from starlette.types import Receive, Scope, Send
 
 from app.core.deps import ResourcesDep
-from app.core.errors import error_responses
+from app.core.errors import error_responses, json_error_responses
 from app.events import service as event_service
 from app.events.dependencies import EventStreamContext
 from app.events.schemas import EventStreamTicket, ProjectEvent
@@ -20,23 +22,23 @@ class EventStreamResponse(EventSourceResponse):
     # per instance only, which would list the stream as application/json.
     media_type = "text/event-stream"
 
+    # Set after construction: FastAPI reads the default status code off __init__'s signature.
+    on_close: Callable[[], None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Here rather than in the event generator: a client gone before the first event
+        # cancels the response before the generator ever starts, and its finally never runs.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.on_close is not None:
+                self.on_close()
+
 
 # A Redis stream id: milliseconds, a dash, a sequence number.
-EVENT_ID_PATTERN = r"^\d{1,20}-\d{1,20}$"
-
-
-def _json_errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    # Spelled out because error_responses() would document them as text/event-stream, the
-    # route's own media type; they are JSON like every other error.
-    return {
-        code: {
-            "description": HTTPStatus(code).phrase,
-            "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}
-            },
-        }
-        for code in status_codes
-    }
+EVENT_ID_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}$"
+# A header is absent or a string, never JSON null (which clients would send as "null").
+_EVENT_ID_SCHEMA = WithJsonSchema({"type": "string", "pattern": EVENT_ID_PATTERN})
 
 
 _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -47,8 +49,36 @@ _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
         "comes every 15 s (`JEEX_EVENTS_PING_SECONDS`); on shutdown a last `ping` carries a "
         "`retry:` hint. Resume with `Last-Event-ID` (or `?last_event_id=`).",
     },
-    **_json_errors(401, 404, 422, 500, 503),
+    **json_error_responses(401, 404, 413, 422, 429, 500, 503),
 }
+
+
+def describe_stream_items(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Document the stream as a sequence of SSE messages (``event``, ``id``, ``data``), each
+    ``data`` being JSON of one event model. FastAPI would put the event models where the
+    message itself is described; clients and schemathesis read that schema per message."""
+    for item in openapi["paths"].values():
+        for operation in item.values():
+            content = operation.get("responses", {}).get("200", {}).get("content", {})
+            stream = content.get(EventStreamResponse.media_type)
+            if stream is None:
+                continue
+            events = {key: value for key, value in stream["schema"].items() if key != "type"}
+            stream["schema"] = {
+                "type": "object",
+                "required": ["data"],
+                "properties": {
+                    "event": {"type": "string", "description": "The event type."},
+                    "id": {"type": "string", "description": "The event id, for Last-Event-ID."},
+                    "retry": {"type": "integer", "description": "Reconnect hint, in ms."},
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": events,
+                    },
+                },
+            }
+    return openapi
 
 
 @router.get(
@@ -68,6 +98,7 @@ async def stream_events(
             description="Replay every event after this one first (sent by EventSource when "
             "it reconnects).",
         ),
+        _EVENT_ID_SCHEMA,
     ] = None,
     last_event_id: Annotated[
         str | None,
@@ -75,6 +106,7 @@ async def stream_events(
             pattern=EVENT_ID_PATTERN,
             description="The same, for a new connection: e.g. `last_event_id` of /progress.",
         ),
+        _EVENT_ID_SCHEMA,
     ] = None,
 ) -> EventStreamResponse:
     """Events after `Last-Event-ID` (exclusive), then each new one as it is published.
@@ -83,7 +115,7 @@ async def stream_events(
     subscription; load `/progress` first and pass its `last_event_id` to miss nothing.
     """
     streams = resources.event_streams
-    streams.ensure_capacity()
+    release = streams.reserve(context.user_id)
     settings = resources.settings
     shutdown = anyio.Event()
     project_id = context.project_id
@@ -93,8 +125,12 @@ async def stream_events(
         # "From now on" is pinned to a concrete id before the headers go out: a client that
         # has its 200 misses nothing published after it, and no read can skip an event that
         # lands between two reads. An empty stream starts before any id Redis will assign.
-        after = await resources.events.last_event_id(project_id) or "0-0"
-    return EventStreamResponse(
+        try:
+            after = await resources.events.last_event_id(project_id) or "0-0"
+        except BaseException:
+            release()
+            raise
+    response = EventStreamResponse(
         streams.events(project_id, after, shutdown),
         ping=settings.events_ping_seconds,
         ping_message_factory=lambda: streams.ping(project_id),
@@ -102,6 +138,8 @@ async def stream_events(
         shutdown_event=shutdown,
         shutdown_grace_period=settings.events_shutdown_grace_seconds,
     )
+    response.on_close = release
+    return response
 
 
 @router.post(

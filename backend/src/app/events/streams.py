@@ -10,7 +10,8 @@ tracing wrappers cost more than the read itself, and one blocked read is not wor
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID
 
@@ -23,7 +24,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sse_starlette import ServerSentEvent
 
 from app.core.config import Settings
-from app.events.exceptions import EventStreamsBusyError
+from app.events.exceptions import EventStreamsBusyError, TooManyUserStreamsError
 from app.events.publisher import decode_id, stream_key
 from app.events.schemas import Ping
 
@@ -116,15 +117,36 @@ class EventStreams:
             socket_connect_timeout=settings.redis_timeout_seconds,
             client_name=STREAM_CLIENT_NAME,
         )
+        self._max_per_user = settings.events_max_streams_per_user
         self.open_streams = 0
+        self.streams_by_user: Counter[UUID] = Counter()
 
     def connections_in_use(self) -> int:
         _idle, in_use = self._pool.get_connection_count()
         return in_use[0]
 
-    def ensure_capacity(self) -> None:
+    def reserve(self, user_id: UUID) -> Callable[[], None]:
+        """Count a stream about to open for ``user_id``, or refuse it: 503 when the process
+        is full, 429 when this user already holds their share. Returns the release, which is
+        safe to call more than once. Checked and counted without an await in between, so a
+        burst of concurrent opens cannot all slip past the same check."""
         if self.open_streams >= self._max_streams:
             raise EventStreamsBusyError
+        if self.streams_by_user[user_id] >= self._max_per_user:
+            raise TooManyUserStreamsError(self._max_per_user)
+        self.streams_by_user[user_id] += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            if released:
+                return
+            released = True
+            self.streams_by_user[user_id] -= 1
+            if self.streams_by_user[user_id] <= 0:
+                del self.streams_by_user[user_id]
+
+        return release
 
     @staticmethod
     def ping(project_id: UUID) -> ServerSentEvent:

@@ -12,7 +12,7 @@ from app.projects.dependencies import ProjectViewer
 router = APIRouter(prefix="/projects/{project_id}/messages", tags=["messages"])
 
 
-@router.get("", response_model=MessagePage, responses=error_responses(401, 403, 404, 422))
+@router.get("", response_model=MessagePage, responses=error_responses(400, 401, 403, 404, 422))
 async def list_messages(
     context: ProjectViewer,
     session: SessionDep,

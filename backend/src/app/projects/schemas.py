@@ -3,6 +3,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from app.core.text import UserText
 from app.documents.constants import DocumentType
 from app.documents.schemas import DocumentStatus
 from app.projects.models import ProjectRole, StageStatus
@@ -11,8 +12,8 @@ from app.projects.models import ProjectRole, StageStatus
 class ProjectCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
+    name: UserText = Field(min_length=1, max_length=200)
+    description: UserText | None = Field(default=None, max_length=10_000)
 
 
 class ProjectUpdate(BaseModel):
@@ -20,8 +21,8 @@ class ProjectUpdate(BaseModel):
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=10_000)
+    name: UserText | None = Field(default=None, min_length=1, max_length=200)
+    description: UserText | None = Field(default=None, max_length=10_000)
 
 
 class ProjectRead(BaseModel):

@@ -3,12 +3,14 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from app.core.text import UserText
+
 
 class UserCreate(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     email: EmailStr
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: UserText | None = Field(default=None, min_length=1, max_length=200)
 
 
 class UserRead(BaseModel):

@@ -32,7 +32,10 @@ def _resolve(schema: dict[str, Any], ref: str) -> dict[str, Any]:
 async def test_the_stream_documents_every_event_model(client: httpx.AsyncClient) -> None:
     schema = (await client.get("/openapi.json")).json()
     operation = schema["paths"]["/api/v1/projects/{project_id}/events"]["get"]
-    stream = operation["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    message = operation["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    assert message["required"] == ["data"]
+    assert set(message["properties"]) == {"event", "id", "retry", "data"}
+    stream = message["properties"]["data"]["contentSchema"]
     mapping = stream["discriminator"]["mapping"]
     assert set(mapping) == EVENT_NAMES
     assert {item["$ref"] for item in stream["oneOf"]} == set(mapping.values())
@@ -44,8 +47,9 @@ async def test_the_stream_documents_every_event_model(client: httpx.AsyncClient)
         "project_id",
         "Last-Event-ID",
         "last_event_id",
-        "ticket",
     }
+    # The ticket is the bearer token's alternative, either one enough.
+    assert operation["security"] == [{"HTTPBearer": []}, {"StreamTicket": []}]
 
 
 async def test_the_streams_errors_are_json_like_every_other(client: httpx.AsyncClient) -> None:

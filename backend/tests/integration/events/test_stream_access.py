@@ -1,4 +1,5 @@
-"""Who may subscribe, and with what: bearer tokens, single-use tickets, 404 for the rest."""
+"""Who may subscribe, and with what: bearer tokens, single-use tickets; a bad ticket is 401,
+non-members get 404."""
 
 import asyncio
 import json
@@ -74,7 +75,7 @@ async def test_a_ticket_opens_the_stream_without_a_header_once(
         assert (await stream.next_event()).id == event_id
     async with open_events(stream_client, team.project_id, params={"ticket": ticket}) as again:
         await again.response.aread()
-    assert again.response.status_code == 404
+    assert again.response.status_code == 401
 
 
 async def test_a_ticket_is_stored_hashed_under_its_projects_keys(
@@ -97,15 +98,15 @@ async def test_a_ticket_for_one_project_does_not_open_another(
         stream_client, team.other_project_id, params={"ticket": ticket}
     ) as stream:
         body = await stream.response.aread()
-    assert stream.response.status_code == 404
-    assert json.loads(body)["error"]["code"] == "project_not_found"
+    assert stream.response.status_code == 401
+    assert json.loads(body)["error"]["code"] == "invalid_credentials"
 
 
 async def test_a_made_up_ticket_is_refused(stream_client: httpx.AsyncClient, team: Team) -> None:
     for forged in ("jxt_" + "A" * 43, "not-a-ticket"):
         async with open_events(stream_client, team.project_id, params={"ticket": forged}) as stream:
             await stream.response.aread()
-        assert stream.response.status_code == 404
+        assert stream.response.status_code == 401
 
 
 async def test_a_ticket_of_a_removed_member_is_refused(
@@ -144,4 +145,4 @@ async def test_an_expired_ticket_is_refused(
     params = {"ticket": response.json()["ticket"]}
     async with open_events(stream_client, team.project_id, params=params) as stream:
         await stream.response.aread()
-    assert stream.response.status_code == 404
+    assert stream.response.status_code == 401
