@@ -222,3 +222,24 @@ async def test_quality_report_for_english_and_russian(
         assert report["word_count"] > 15
         assert report["sections_present"] == 0
         assert report["sections_expected"] > 0
+
+
+async def test_version_numbers_beyond_the_database_integer_are_refused(
+    client: AsyncClient, resources: Resources
+) -> None:
+    """Found by schemathesis: 2**31 reached PostgreSQL as an int4 and failed with a 500."""
+    owner = await create_user(resources, "big@example.com")
+    headers = auth_headers(resources, owner)
+    project = await create_project(client, headers)
+    base = f"/api/v1/projects/{project['id']}/documents/idea"
+    too_big = 2**31
+    for response in (
+        await client.get(f"{base}/versions/{too_big}", headers=headers),
+        await client.get(f"{base}/diff", params={"from": 1, "to": too_big}, headers=headers),
+        await client.get(f"{base}/preview", params={"version": too_big}, headers=headers),
+        await client.post(f"{base}/rollback", json={"version": too_big}, headers=headers),
+    ):
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["details"][0]["type"] == "less_than_equal"
+    largest = await client.get(f"{base}/versions/{too_big - 1}", headers=headers)
+    assert largest.status_code == 404

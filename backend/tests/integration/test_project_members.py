@@ -73,7 +73,8 @@ async def test_adding_an_unknown_or_existing_member_is_refused(
         json={"email": "ghost@example.com", "role": "viewer"},
         headers=headers["owner"],
     )
-    assert unknown.status_code == 404
+    # The project exists (a 404 would say it does not): the body names nobody known.
+    assert unknown.status_code == 422
     assert unknown.json()["error"]["code"] == "user_not_found"
     again = await client.post(
         f"{P}/{project_id}/members",

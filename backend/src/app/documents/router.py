@@ -1,13 +1,13 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import WithJsonSchema
 
 from app.core.deps import ResourcesDep, SessionDep
 from app.core.errors import error_responses, json_error_responses
 from app.documents import service as document_service
-from app.documents.constants import DocumentType
+from app.documents.constants import MAX_VERSION, DocumentType
 from app.documents.diffing import DocumentDiff
 from app.documents.exceptions import PreconditionRequiredError
 from app.documents.quality import QualityReport
@@ -105,7 +105,7 @@ async def list_versions(
 )
 async def get_version(
     document_type: DocumentType,
-    version: int,
+    version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
     context: ProjectViewer,
     session: SessionDep,
     response: Response,
@@ -120,8 +120,8 @@ async def diff_versions(
     document_type: DocumentType,
     context: ProjectViewer,
     session: SessionDep,
-    from_version: Annotated[int, Query(alias="from", ge=1)],
-    to_version: Annotated[int, Query(alias="to", ge=1)],
+    from_version: Annotated[int, Query(alias="from", ge=1, le=MAX_VERSION)],
+    to_version: Annotated[int, Query(alias="to", ge=1, le=MAX_VERSION)],
 ) -> DocumentDiff:
     """Unified diff plus structured hunks with word-level marks."""
     return await document_service.diff(
@@ -172,7 +172,7 @@ async def preview_document(
     context: ProjectViewer,
     session: SessionDep,
     resources: ResourcesDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> HTMLResponse:
     """Sanitised HTML of the active version (or ``version``); mermaid blocks are left as
     ``<pre class="mermaid">`` for the client to draw."""
@@ -190,7 +190,7 @@ async def document_quality(
     document_type: DocumentType,
     context: ProjectViewer,
     session: SessionDep,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> QualityReport:
     """Readability (where the language is supported), size, and the section checklist."""
     return await document_service.quality(

@@ -4,7 +4,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.text import UserText
-from app.documents.constants import DocumentType
+from app.documents.constants import MAX_VERSION, DocumentType
 
 MAX_DOCUMENT_CHARS = 500_000
 
@@ -38,5 +38,7 @@ class DocumentEdit(BaseModel):
 
 
 class RollbackRequest(BaseModel):
-    version: int = Field(ge=1, description="The version whose content becomes current again.")
+    version: int = Field(
+        ge=1, le=MAX_VERSION, description="The version whose content becomes current again."
+    )
     reason: UserText | None = Field(default=None, max_length=500)

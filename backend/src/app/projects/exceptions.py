@@ -34,3 +34,10 @@ class LastOwnerError(AppError):
 
     def __init__(self) -> None:
         super().__init__("A project keeps at least one owner: add another owner first.")
+
+
+class UnknownMemberEmailError(AppError):
+    """The body names an e-mail no user has; the project itself was found, so not a 404."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    code = "user_not_found"

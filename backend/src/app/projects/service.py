@@ -19,6 +19,7 @@ from app.projects.exceptions import (
     LastOwnerError,
     MemberAlreadyExistsError,
     MemberNotFoundError,
+    UnknownMemberEmailError,
 )
 from app.projects.models import Project, ProjectMember, ProjectRole
 from app.projects.schemas import (
@@ -33,6 +34,7 @@ from app.projects.schemas import (
     StageRead,
 )
 from app.users import service as user_service
+from app.users.exceptions import UserNotFoundError
 
 _DELETE_BATCH = 500
 
@@ -139,7 +141,10 @@ async def list_members(session: AsyncSession, context: ProjectContext) -> list[M
 
 
 async def add_member(session: AsyncSession, context: ProjectContext, data: MemberAdd) -> MemberRead:
-    user = await user_service.get_user_by_email(session, data.email)
+    try:
+        user = await user_service.get_user_by_email(session, data.email)
+    except UserNotFoundError as error:
+        raise UnknownMemberEmailError(error.message) from None
     if await project_repository.get_member(session, context.project_id, user.id) is not None:
         raise MemberAlreadyExistsError(f"{user.email} is already a member of this project.")
     try:
