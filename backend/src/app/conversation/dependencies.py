@@ -4,7 +4,7 @@ from fastapi import Depends, Request
 from saq import Queue
 
 
-def get_run_queue(request: Request) -> Queue:
+async def get_run_queue(request: Request) -> Queue:  # async: no thread-pool hop
     queue: Queue = request.app.state.run_queue
     return queue
 
