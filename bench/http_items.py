@@ -84,7 +84,9 @@ class Results:
 # --- load tools (on CPU 1) ---------------------------------------------------------------------
 
 
-def wrk(url: str, token: str | None, seconds: float) -> dict[str, float]:
+def wrk(url: str, token: str | None, seconds: float, pid: int | None = None) -> dict[str, float]:
+    """The maximum rate; with ``pid``, also the server's CPU time per request (user + system),
+    which other work on the machine disturbs far less than the rate itself."""
     command = [
         "wrk",
         "-t1",
@@ -97,18 +99,28 @@ def wrk(url: str, token: str | None, seconds: float) -> dict[str, float]:
     ]
     if token is not None:
         command += ["-H", f"Authorization: Bearer {token}"]
+    cpu_before = cpu_seconds(pid)
     done = subprocess.run(
         pinned_command([*command, url], LOAD_CPU), capture_output=True, text=True, check=True
     )
+    cpu = cpu_seconds(pid) - cpu_before
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     if figures["non_2xx"] or figures["socket_errors"]:
         raise RuntimeError(f"wrk saw failures on {url}: {figures}")
     return {
         "rps": figures["requests"] / (figures["duration_us"] / 1e6),
+        "cpu_ms_per_request": cpu * 1000 / figures["requests"],
         "p50_ms": figures["p50_us"] / 1000,
         "p95_ms": figures["p95_us"] / 1000,
         "p99_ms": figures["p99_us"] / 1000,
     }
+
+
+def cpu_seconds(pid: int | None) -> float:
+    if pid is None:
+        return 0.0
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def fixed_rate(url: str, token: str | None, rate: float, seconds: float) -> dict[str, float]:
@@ -167,7 +179,7 @@ def start_servers(stack: Stack, apps: list[str]) -> Servers:
     servers = Servers(stack, user)
     env = api_environment(stack, BENCH_USER_ID=str(user.user_id))
     factories = {
-        "full": ("app.main:app_from_environment", "lag,tracing"),
+        "full": ("app.main:app_from_environment", "lag,tracing,gc"),
         "bare": ("baseline_apps:bare_app", "lag"),
         "noauth": ("baseline_apps:full_app_without_auth", "lag,tracing"),
     }
@@ -199,7 +211,12 @@ def throughput_and_latency(servers: Servers, durations: Durations, results: Resu
             for app in ("full", "bare"):
                 url, token = servers.url(app, route), servers.token(app)
                 maxima[app].append(
-                    measured(results, app, f"max:{route}", partial(wrk, url, token, durations.wrk))
+                    measured(
+                        results,
+                        app,
+                        f"max:{route}",
+                        partial(wrk, url, token, durations.wrk, servers.apps[app].pid),
+                    )
                 )
         fixed: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
         rates = {app: statistics.median(run["rps"] for run in maxima[app]) / 2 for app in maxima}
@@ -218,18 +235,23 @@ def throughput_and_latency(servers: Servers, durations: Durations, results: Resu
 
 
 def auth_cost(servers: Servers, durations: Durations, results: Results) -> None:
-    """Item 2 over HTTP: the trivial route with and without its auth dependency."""
+    """Item 2 over HTTP: the trivial route with and without its auth dependency, at the
+    maximum rate, then both at one moderate fixed rate (a quarter of the full app's maximum)."""
     route = "me"
-    rate = 200.0
-    for app in ("full", "noauth"):
+    apps = ("full", "noauth")
+    for app in apps:
         wrk(servers.url(app, route), servers.token(app), durations.warmup)
     runs: dict[str, dict[str, list[dict[str, float]]]] = {
-        app: {"max": [], "fixed": []} for app in ("full", "noauth")
+        app: {"max": [], "fixed": []} for app in apps
     }
     for _ in range(durations.repetitions):
-        for app in ("full", "noauth"):
+        for app in apps:
             url, token = servers.url(app, route), servers.token(app)
-            runs[app]["max"].append(wrk(url, token, durations.wrk))
+            runs[app]["max"].append(wrk(url, token, durations.wrk, servers.apps[app].pid))
+    rate = statistics.median(run["rps"] for run in runs["full"]["max"]) / 4
+    for _ in range(durations.repetitions):
+        for app in apps:
+            url, token = servers.url(app, route), servers.token(app)
             runs[app]["fixed"].append(fixed_rate(url, token, rate, durations.fixed))
     results.raw["item2_http"] = {"rate": rate, "runs": runs}
 
@@ -319,10 +341,35 @@ def lag_of_windows(servers: Servers, results: Results) -> None:
                     percentile(inside, 0.99)
                 )
         if "spans_exported" in server.probes:
-            results.raw.setdefault("spans_exported", {})[app] = server.probes["spans_exported"][0][
-                0
-            ]
+            exported = server.probes["spans_exported"][0][0]
+            results.raw.setdefault("spans_exported", {})[app] = exported
+        if "gc" in server.probes:
+            results.raw.setdefault("gc", {})[app] = collections_under_load(
+                server.probes["gc"], [item for item in results.windows if item.app == app]
+            )
     results.raw["item4"] = lag
+
+
+def collections_under_load(samples: list[list[float]], windows: list[Window]) -> dict[str, Any]:
+    """Garbage collections that started inside the load windows: count, total and longest
+    pause per generation, and the seconds of load they fell in."""
+    inside = [
+        (int(generation), ms)
+        for at, ms, generation in samples
+        if any(window.started <= at <= window.ended for window in windows)
+    ]
+    return {
+        "load_seconds": sum(window.ended - window.started for window in windows),
+        "generations": {
+            str(generation): {
+                "count": len(pauses),
+                "total_ms": sum(pauses),
+                "max_ms": max(pauses),
+            }
+            for generation in (0, 1, 2)
+            if (pauses := [ms for gen, ms in inside if gen == generation])
+        },
+    }
 
 
 def run(stack: Stack, items: set[str], quick: bool) -> dict[str, Any]:

@@ -63,12 +63,16 @@ def figures(runs: list[dict[str, float]], key: str) -> list[float]:
     return [run[key] for run in runs]
 
 
+def cpu_per_request(runs: list[dict[str, float]]) -> list[float]:
+    return [run.get("cpu_ms_per_request", float("nan")) for run in runs]
+
+
 MAX_HEADER = ["route", "app", "rps per run", "rps median", "p50 ms", "p95 ms", "p99 ms"]
-MAX_HEADER.append("full ÷ bare rps")
+MAX_HEADER += ["server CPU ms per request", "full ÷ bare rps", "bare ÷ full CPU"]
 HALF_HEADER = ["route", "app", "rate rps", "p50 ms per run", "p95 ms per run", "p99 ms per run"]
 HALF_HEADER.append("p95 median")
 AUTH_HEADER = ["variant", "p50 ms per run", "p50 median", "p95 median", "max rps per run"]
-AUTH_HEADER.append("max rps median")
+AUTH_HEADER += ["max rps median", "server CPU ms per request"]
 TURN_HEADER = ["latency per call", "turns", "calls per turn", "wall ms", "model ms", "library ms"]
 TURN_HEADER += ["engine ms", "of it embeddings ms", "engine without embeddings ms"]
 TURN_HEADER.append("non-model share of the wall (p50)")
@@ -127,6 +131,9 @@ def item1(http: dict[str, Any], targets: list[Row]) -> str:
             figures(data["max"]["bare"], "rps"),
         )
         ratio = med(full_rps) / med(bare_rps)
+        cpu_ratio = med(cpu_per_request(data["max"]["bare"])) / med(
+            cpu_per_request(data["max"]["full"])
+        )
         for app, runs in data["max"].items():
             rows.append(
                 [
@@ -137,7 +144,9 @@ def item1(http: dict[str, Any], targets: list[Row]) -> str:
                     num(med(figures(runs, "p50_ms")), 2),
                     num(med(figures(runs, "p95_ms")), 2),
                     num(med(figures(runs, "p99_ms")), 2),
+                    num(med(cpu_per_request(runs)), 3),
                     num(ratio, 2) if app == "full" else "",
+                    num(cpu_ratio, 2) if app == "full" else "",
                 ]
             )
         for app, runs in data["half"].items():
@@ -171,6 +180,8 @@ def item1(http: dict[str, Any], targets: list[Row]) -> str:
     return f"""### 1. Throughput and latency, full middleware stack vs bare FastAPI + asyncpg
 
 Routes: {routes}. Maximum rate (wrk, closed loop); latencies here are wrk's under saturation.
+"Server CPU" is the server process's user + system time during the wrk run divided by the
+requests it answered: the figure least disturbed by other work on the machine.
 
 {table(MAX_HEADER, rows)}
 
@@ -199,13 +210,14 @@ def item2(http: dict[str, Any], targets: list[Row]) -> str:
                 num(med(figures(runs[app]["fixed"], "p95_ms")), 2),
                 each(figures(runs[app]["max"], "rps"), 0),
                 num(med(figures(runs[app]["max"], "rps")), 0),
+                each(cpu_per_request(runs[app]["max"]), 3),
             ]
         )
     added_http = med(figures(runs["full"]["fixed"], "p50_ms")) - med(
         figures(runs["noauth"]["fixed"], "p50_ms")
     )
-    per_request_ms = 1000 / med(figures(runs["full"]["max"], "rps")) - 1000 / med(
-        figures(runs["noauth"]["max"], "rps")
+    cpu_added = med(cpu_per_request(runs["full"]["max"])) - med(
+        cpu_per_request(runs["noauth"]["max"])
     )
     timings = http.get("item2_in_process", {})
     parts = [
@@ -230,13 +242,14 @@ def item2(http: dict[str, Any], targets: list[Row]) -> str:
 
 `GET /api/v1/auth/me` on the full app, and on the same app with `get_caller` (bearer parsing,
 ES256 token check, user lookup, per-user rate-limit script) replaced through
-`app.dependency_overrides` by the fixed benchmark user (`bench/baseline_apps.py`). Fixed rate
-{num(data["rate"], 0)} rps for latency; wrk for the maximum rate.
+`app.dependency_overrides` by the fixed benchmark user (`bench/baseline_apps.py`). wrk for the
+maximum rate; latency at a fixed {num(data["rate"], 0)} rps for both (a quarter of the full app's
+median maximum, so neither is near saturation).
 
 {table(AUTH_HEADER, rows)}
 
-Added by the dependency: **{added_http:.2f} ms at p50** over HTTP; {per_request_ms:.2f} ms of
-server time per request from the maximum rates (1/rps with − 1/rps without).
+Added by the dependency: **{added_http:.2f} ms at p50** over HTTP, and {cpu_added:.3f} ms of the
+server's CPU per request at the maximum rate (median with − median without).
 
 In process (`bench/auth_timing.py`, on CPU 0 while the servers idle, {calls} calls each
 after 200 warm-up calls; the dependency timed alone, with a fresh session per call as a
@@ -342,7 +355,23 @@ def item4(http: dict[str, Any], targets: list[Row]) -> str:
 Inside each server process a task sleeps 10 ms over and over on the server's own loop and records
 how late it wakes (`bench/serve_api.py`, probe `lag`); p99 of the samples within each load run.
 
-{table(["app", "route", "load", "lag p99 ms per run", "median"], rows)}"""
+{table(["app", "route", "load", "lag p99 ms per run", "median"], rows)}
+
+{collections(http.get("gc", {}).get("full"))}"""
+
+
+def collections(data: dict[str, Any] | None) -> str:
+    if not data:
+        return ""
+    rows = [
+        [gen, str(item["count"]), num(item["total_ms"], 0), num(item["max_ms"], 1)]
+        for gen, item in data["generations"].items()
+    ]
+    seconds = data["load_seconds"]
+    return f"""Garbage collections in the full app during those {seconds:,.0f} s of load
+(probe `gc`: `gc.callbacks`):
+
+{table(["generation", "collections", "total ms", "longest pause ms"], rows)}"""
 
 
 def item5(http: dict[str, Any], targets: list[Row]) -> str:

@@ -13,6 +13,7 @@ on SIGTERM, write a JSON file:
   ``BatchSpanProcessor``) before the app is built, so every instrumentation produces real spans,
   and exports them to an exporter that only counts them: the spans' whole cost in the API
   process, without OTLP's encoding and network;
+- ``gc``: the start, duration and generation of every garbage collection (``gc.callbacks``);
 - ``turns``: the start and duration of every embeddings call and every model call the LLM
   gateway makes, to split a conversation turn's time.
 """
@@ -20,8 +21,10 @@ on SIGTERM, write a JSON file:
 import argparse
 import asyncio
 import functools
+import gc
 import json
 import signal
+import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -95,6 +98,20 @@ def install_turn_probes(records: Records) -> None:
     Embedder.embed = timed(Embedder.embed, records.setdefault("embeddings", []))  # type: ignore[method-assign]
 
 
+def install_gc_probe(records: Records) -> None:
+    samples = records.setdefault("gc", [])
+    started: list[float] = [0.0, 0.0]
+
+    def on_collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [time.time(), time.perf_counter()]
+        else:
+            elapsed = (time.perf_counter() - started[1]) * 1000
+            samples.append([started[0], elapsed, float(info["generation"])])
+
+    gc.callbacks.append(on_collection)
+
+
 async def serve(arguments: argparse.Namespace, records: Records) -> None:
     config = uvicorn.Config(
         arguments.factory,
@@ -123,12 +140,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--factory", required=True, help="module:callable returning the app")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--probes", default="lag", help="comma-separated: lag, tracing, turns")
+    parser.add_argument("--probes", default="lag", help="comma-separated: lag, tracing, gc, turns")
     parser.add_argument("--probe-file", type=Path, required=True)
     arguments = parser.parse_args()
     arguments.probes = {name for name in arguments.probes.split(",") if name}
-
-    import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))  # factories of bench/ itself
     from _harness import raise_fd_limit
@@ -142,6 +157,8 @@ def main() -> None:
     provider = install_tracing(records) if "tracing" in arguments.probes else None
     if "turns" in arguments.probes:
         install_turn_probes(records)
+    if "gc" in arguments.probes:
+        install_gc_probe(records)
     try:
         uvloop.run(serve(arguments, records))
     finally:
