@@ -287,7 +287,14 @@ def sse_held(servers: Servers, durations: Durations, results: Results, rate: flo
     url = servers.url("full", "me")
     figures: dict[str, Any] = {"rate": rate, "without": [], "with": [], "rss": []}
     for _ in range(durations.repetitions):
-        figures["without"].append(fixed_rate(url, servers.token("full"), rate, durations.fixed))
+        figures["without"].append(
+            measured(
+                results,
+                "full",
+                "sse-without:me",
+                partial(fixed_rate, url, servers.token("full"), rate, durations.fixed),
+            )
+        )
         before = full.rss()
         holder = subprocess.Popen(
             pinned_command(
@@ -320,7 +327,14 @@ def sse_held(servers: Servers, durations: Durations, results: Results, rate: flo
                     "connect_seconds": ready["connect_seconds"],
                 }
             )
-            figures["with"].append(fixed_rate(url, servers.token("full"), rate, durations.fixed))
+            figures["with"].append(
+                measured(
+                    results,
+                    "full",
+                    "sse-with:me",
+                    partial(fixed_rate, url, servers.token("full"), rate, durations.fixed),
+                )
+            )
         finally:
             assert holder.stdin is not None
             holder.stdin.close()  # the holder closes its streams and exits
@@ -344,9 +358,15 @@ def lag_of_windows(servers: Servers, results: Results) -> None:
             exported = server.probes["spans_exported"][0][0]
             results.raw.setdefault("spans_exported", {})[app] = exported
         if "gc" in server.probes:
-            results.raw.setdefault("gc", {})[app] = collections_under_load(
-                server.probes["gc"], [item for item in results.windows if item.app == app]
-            )
+            # Item 1's load (max:, half:) apart from item 5's (sse-without:, sse-with:).
+            groups: dict[str, list[Window]] = {}
+            for window in (item for item in results.windows if item.app == app):
+                kind = window.label.split(":")[0]
+                groups.setdefault("item1" if kind in {"max", "half"} else kind, []).append(window)
+            results.raw.setdefault("gc", {})[app] = {
+                group: collections_under_load(server.probes["gc"], windows)
+                for group, windows in groups.items()
+            }
     results.raw["item4"] = lag
 
 
