@@ -114,6 +114,33 @@ OUTPUTS_BY_FIELDS = {
 # --- the engine's turns, through the API ---------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """One project's conversation as its user sees it: the API, and the arrival time of every
+    run's ``run.completed`` event on the project's SSE stream."""
+
+    client: httpx.AsyncClient
+    base: str
+    headers: dict[str, str]
+    arrivals: dict[str, int]
+
+    async def say(self, text: str) -> tuple[int, int]:
+        """POST the message; return once its run completed: (sent, completed), perf_counter ns."""
+        sent = time.perf_counter_ns()
+        accepted = await self.client.post(
+            f"{self.base}/messages", json={"content": text}, headers=self.headers
+        )
+        accepted.raise_for_status()
+        run_id = accepted.json()["run"]["id"]
+        deadline = time.monotonic() + 120
+        while run_id not in self.arrivals:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"run {run_id} did not complete within 120 s")
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(0.2)  # let the worker finish its bookkeeping before the next turn
+        return sent, self.arrivals[run_id]
+
+
 async def engine_turns(
     api_url: str,
     stack: Stack,
@@ -138,49 +165,22 @@ async def engine_turns(
             base = f"/api/v1/projects/{created.json()['id']}"
             stream = await open_subscriber("127.0.0.1", port, f"{base}/events", token)
             listener = asyncio.create_task(stream.listen())
+            chat = Chat(client, base, headers, stream.arrivals)
             try:
-                await say(client, base, headers, stream.arrivals, IDEA)  # opens the project
+                await chat.say(IDEA)  # opens the project: language, greeting, first questions
                 for _ in range(answers):
-                    turn = await timed_turn(client, base, headers, stream.arrivals, model)
-                    turns.append(Turn(repetition, delay, *turn))
+                    turns.append(Turn(repetition, delay, *await timed_turn(chat, model)))
             finally:
                 stream.writer.close()
                 listener.cancel()
     return turns
 
 
-async def say(
-    client: httpx.AsyncClient,
-    base: str,
-    headers: dict[str, str],
-    arrivals: dict[str, int],
-    text: str,
-) -> tuple[int, int]:
-    """POST the message; return when its run completed: (sent, completed) in perf_counter ns."""
-    sent = time.perf_counter_ns()
-    accepted = await client.post(f"{base}/messages", json={"content": text}, headers=headers)
-    accepted.raise_for_status()
-    run_id = accepted.json()["run"]["id"]
-    deadline = time.monotonic() + 120
-    while run_id not in arrivals:
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"run {run_id} did not complete within 120 s")
-        await asyncio.sleep(0.001)
-    await asyncio.sleep(0.2)  # let the worker finish its bookkeeping before the next turn
-    return sent, arrivals[run_id]
-
-
-async def timed_turn(
-    client: httpx.AsyncClient,
-    base: str,
-    headers: dict[str, str],
-    arrivals: dict[str, int],
-    model: ModelThread,
-) -> tuple[float, float, float, list[Call]]:
+async def timed_turn(chat: Chat, model: ModelThread) -> tuple[float, float, float, list[Call]]:
     """The wall time of one answer turn, its wall-clock window and the model calls it made."""
     before = len(model.server.exchanges())
     started = time.time()
-    sent, completed = await say(client, base, headers, arrivals, ANSWER)
+    sent, completed = await chat.say(ANSWER)
     calls = [call_of(exchange.body) for exchange in model.server.exchanges()[before:]]
     wall_ms = (completed - sent) / 1e6
     return wall_ms, started, started + wall_ms / 1000, calls

@@ -7,6 +7,7 @@ from pathlib import Path
 from uuid import UUID
 
 import httpx
+import pytest
 
 from app.core.infrastructure import Endpoints
 from app.events.publisher import stream_key
@@ -33,7 +34,11 @@ async def _read_some(stream: EventReader, wanted: int) -> list[tuple[str, str, s
 
 
 async def test_a_hundred_reconnects_during_a_conversation_lose_and_duplicate_nothing(
-    models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
+    models: ScriptedLLMServer,
+    tmp_path: Path,
+    endpoints: Endpoints,
+    clean_state: None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = conversation_settings(tmp_path, models)
     app = create_app(settings, replace(endpoints, qdrant_path=settings.data_dir / "qdrant"))
@@ -52,6 +57,9 @@ async def test_a_hundred_reconnects_during_a_conversation_lose_and_duplicate_not
                     run = await project.say(text)
                     assert run["status"] == "completed", run
 
+            # Each model call waits a little, so the conversation outlasts enough reconnects
+            # however fast the server answers them.
+            monkeypatch.setattr(models, "delay", 0.1)
             conversation = asyncio.create_task(converse())
             received: list[tuple[str, str, str]] = []
             choose = random.Random(11)

@@ -1,5 +1,5 @@
-import asyncio
 import gc
+from dataclasses import replace
 from pathlib import Path
 
 from httpx import ASGITransport, AsyncClient
@@ -63,22 +63,8 @@ async def test_ready_is_503_naming_redis_when_redis_stops(
 async def test_start_up_moves_its_objects_out_of_the_collectors_way(
     tmp_path: Path, endpoints: Endpoints
 ) -> None:
-    app = create_app(
-        make_settings(tmp_path / "data"),
-        Endpoints(
-            database_url=endpoints.database_url,
-            redis_url=endpoints.redis_url,
-            qdrant_url=None,
-            qdrant_path=tmp_path / "qdrant",
-            embedded=endpoints.embedded,
-        ),
-    )
+    app = create_app(make_settings(tmp_path / "data"), replace(endpoints, qdrant_path=tmp_path))
     gc.unfreeze()
     async with app.router.lifespan_context(app):
-        after_start_up = gc.get_freeze_count()
+        assert gc.get_freeze_count() > 0
         await app.state.resources.memory.warmed_up()
-        await asyncio.sleep(0)  # the task that freezes again once the model is loaded
-        after_warm_up = gc.get_freeze_count()
-    assert after_start_up > 0
-    assert after_warm_up >= after_start_up
-    assert gc.get_freeze_count() == 0
