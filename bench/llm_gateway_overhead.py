@@ -22,6 +22,9 @@ from pathlib import Path
 from uuid import uuid4
 
 import httpx
+from pydantic import BaseModel
+from pydantic_ai import Agent
+
 from app.core.config import LogFormat, Settings
 from app.core.embedded.redis import EmbeddedRedis
 from app.core.logging import configure_logging
@@ -31,8 +34,6 @@ from app.llm.providers import build_model, build_provider, create_http_client
 from app.llm.routing import resolve_routes
 from app.llm.schemas import LLMCall
 from app.llm.service import LLMGateway
-from pydantic import BaseModel
-from pydantic_ai import Agent
 
 BACKEND = Path(__file__).resolve().parent.parent / "backend"
 PROMPT = "Restate the idea in one sentence: a marketplace for local bakers."

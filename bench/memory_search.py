@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import psutil
+from qdrant_client import AsyncQdrantClient, models
+
 from app.core.config import LogFormat, Settings
 from app.core.logging import configure_logging
 from app.documents.constants import DocumentType
@@ -40,7 +42,6 @@ from app.memory.embeddings.local import LocalEmbedder
 from app.memory.repository import MemoryPoint
 from app.memory.store import MemoryStore
 from app.projects.repository import AccessibleProjectID
-from qdrant_client import AsyncQdrantClient, models
 
 DIMENSIONS = 384
 PROJECT_SIZE = 500
@@ -100,7 +101,7 @@ class Corpus:
 async def time_searches(
     store: MemoryStore, corpus: Corpus, searches: int, *, grouped: bool
 ) -> list[float]:
-    rng = random.Random(7)
+    rng = random.Random(7)  # noqa: S311 - a reproducible choice of projects, not a secret
     queries = unit_vectors(corpus.rng, searches + 10)
     samples = []
     for number, query in enumerate(queries):
@@ -182,13 +183,15 @@ async def main(sizes: list[int], searches: int) -> None:
                 f"{percentile([s * 1000 for s in plain], 0.95):.2f} |",
                 flush=True,
             )
-        print(f"\nresident memory with {corpus.size:,} chunks: {process.memory_info().rss / 2**20:.0f} MiB")
+        resident = process.memory_info().rss / 2**20
+        print(f"\nresident memory with {corpus.size:,} chunks: {resident:.0f} MiB")
         await qdrant.close()
 
         started = time.perf_counter()
         reopened = AsyncQdrantClient(path=str(Path(folder) / "qdrant"))
         await reopened.count("bench")
-        print(f"re-opening the collection ({corpus.size:,} chunks): {time.perf_counter() - started:.1f} s")
+        seconds = time.perf_counter() - started
+        print(f"re-opening the collection ({corpus.size:,} chunks): {seconds:.1f} s")
         await reopened.close()
 
         print("\n| query embedding (all-MiniLM-L6-v2, CPU) | p50 ms | p95 ms | p99 ms |")

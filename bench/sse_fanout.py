@@ -24,44 +24,31 @@ Each process raises its open-file limit to what the hard limit allows.
 import argparse
 import asyncio
 import json
-import os
-import platform
-import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from uuid import UUID, uuid4
 
-import httpx
 import psutil
 
-BACKEND = Path(__file__).resolve().parent.parent / "backend"
+from _harness import (
+    BACKEND,
+    LOAD_CPU,
+    access_token,
+    api_environment,
+    embedded_stack,
+    machine_facts,
+    percentile,
+    pin,
+    raise_fd_limit,
+    seed,
+    start_api,
+)
+
 CONNECT_CONCURRENCY = 64
-
-
-def raise_fd_limit() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = hard if hard != resource.RLIM_INFINITY else 1 << 16
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def pin(pid: int, cpu: int) -> bool:
-    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
-        return False
-    os.sched_setaffinity(pid, {cpu})
-    return True
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 # --- load generator (a process of its own) ---------------------------------------------------
@@ -106,7 +93,7 @@ async def open_subscriber(host: str, port: int, path: str, token: str) -> Subscr
     return Subscriber(reader, writer)
 
 
-async def load(args: argparse.Namespace) -> None:
+async def load(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one measurement, in order
     from app.core.config import Settings
     from app.core.redis import create_redis
     from app.events.publisher import EventPublisher
@@ -207,120 +194,17 @@ async def load(args: argparse.Namespace) -> None:
 # --- orchestration -----------------------------------------------------------------------------
 
 
-async def prepare(database_url: str, data_dir: Path) -> tuple[str, str]:
-    """A user, their project and a bearer token, as the API itself would record them."""
-    from app.core.config import Settings
-    from app.core.db import create_engine, create_session_factory
-    from app.core.keys import load_signing_key
-    from app.core.security import AccessTokens
-    from app.projects import repository as project_repository
-    from app.users import repository as user_repository
-
-    settings = Settings(data_dir=data_dir)
-    engine = create_engine(settings, database_url)
-    try:
-        async with create_session_factory(engine)() as session:
-            user = await user_repository.add(session, email="bench@example.com", name="bench")
-            project = await project_repository.add_project(
-                session, name="fan-out", description=None, owner_id=user.id
-            )
-            await session.commit()
-    finally:
-        await engine.dispose()
-    token = AccessTokens(settings, load_signing_key(settings)).issue(user.id)
-    return str(project.id), token
-
-
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the API process exited during start-up")
-        try:
-            httpx.get(f"{url}/health/live", timeout=2)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError("the API process did not start in time")
-
-
-def machine_facts() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = psutil.virtual_memory().total / 2**30
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs, {memory:.0f} GiB RAM, Linux {platform.release()}, "
-        f"Python {platform.python_version()}"
-    )
-
-
 def orchestrate(args: argparse.Namespace) -> None:
-    from app.core import migrations
-    from app.core.embedded.postgres import EmbeddedPostgres
-    from app.core.embedded.redis import EmbeddedRedis
-    from sqlalchemy.engine import make_url
-
     raise_fd_limit()
-    with tempfile.TemporaryDirectory(prefix="jeex-bench-sse-") as tmp:
-        root = Path(tmp)
-        postgres, valkey = EmbeddedPostgres(root / "pg"), EmbeddedRedis(root / "redis")
-        postgres.start()
-        valkey.start()
-        server: subprocess.Popen[bytes] | None = None
+    with embedded_stack("jeex-bench-sse-") as stack:
+        user = asyncio.run(seed(stack))
+        env = api_environment(
+            stack,
+            JEEX_LOG_LEVEL="WARNING",
+            JEEX_EVENTS_MAX_STREAMS=str(args.subscribers + 100),
+        )
+        server = start_api(stack, env=env, probes="", name="sse")
         try:
-            database_url = postgres.url()
-            asyncio.run(migrations.ensure_database_exists(database_url, connect_timeout=10))
-            migrations.upgrade(database_url)
-            project_id, token = asyncio.run(prepare(database_url, root / "data"))
-
-            port = free_port()
-            env = {name: value for name, value in os.environ.items() if name[:5] != "JEEX_"}
-            env.update(
-                {
-                    "JEEX_DATA_DIR": str(root / "data"),
-                    "JEEX_DATABASE_URL": make_url(database_url)
-                    .set(drivername="postgresql")
-                    .render_as_string(hide_password=False),
-                    "JEEX_REDIS_URL": valkey.url,
-                    "JEEX_QDRANT_URL": "http://127.0.0.1:1",  # never used by this benchmark
-                    "JEEX_LOG_LEVEL": "WARNING",
-                    "JEEX_EVENTS_MAX_STREAMS": str(args.subscribers + 100),
-                    "JEEX_EVENTS_MAX_STREAMS_PER_USER": str(args.subscribers + 100),
-                    # One user opens every stream: keep the per-user/project limits out of the way.
-                    "JEEX_RATE_LIMIT_USER_PER_WINDOW": "1000000",
-                    "JEEX_RATE_LIMIT_PROJECT_PER_WINDOW": "1000000",
-                }
-            )
-            server = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "import resource, sys; s, h = resource.getrlimit(resource.RLIMIT_NOFILE); "
-                    "resource.setrlimit(resource.RLIMIT_NOFILE, (h, h)); "
-                    "from uvicorn.main import main; sys.exit(main())",
-                    "--factory",
-                    "app.main:app_from_environment",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--no-access-log",
-                    "--backlog",
-                    "4096",
-                    "--timeout-graceful-shutdown",
-                    "5",
-                ],
-                env=env,
-                cwd=BACKEND,
-            )
-            pinned = pin(server.pid, 0)
-            wait_ready(f"http://127.0.0.1:{port}", server)
             generator = subprocess.Popen(
                 [
                     sys.executable,
@@ -332,46 +216,38 @@ def orchestrate(args: argparse.Namespace) -> None:
                     "--events",
                     str(args.events),
                     "--port",
-                    str(port),
+                    server.url.rsplit(":", 1)[1],
                     "--project",
-                    project_id,
+                    str(user.project_id),
                     "--token",
-                    token,
+                    access_token(stack, user.user_id),
                     "--server-pid",
                     str(server.pid),
                     "--redis-pid",
-                    str(valkey.pid),
+                    str(stack.redis_pid),
                     "--redis-url",
-                    valkey.url,
+                    stack.redis_url,
                     "--data-dir",
-                    str(root / "data"),
+                    str(stack.data_dir),
                 ],
                 stdout=subprocess.PIPE,
                 env=env,
+                cwd=BACKEND,
             )
-            pinned = pin(generator.pid, 1) and pinned
+            pinned = pin(generator.pid, LOAD_CPU)
             output, _ = generator.communicate(timeout=args.timeout)
             if generator.returncode != 0:
                 raise RuntimeError("the load generator failed")
             results = json.loads(output.decode().strip().splitlines()[-1])
         finally:
-            if server is not None:
-                server.terminate()
-                server.wait(timeout=30)
-            valkey.stop()
-            postgres.stop()
-    results["machine"] = machine_facts()
+            server.stop()
+    facts = machine_facts()
+    results["machine"] = (
+        f"{facts['cpu']}, {facts['cpus']} CPUs, {facts['memory']} RAM, {facts['kernel']}, "
+        f"Python {facts['python']}"
+    )
     results["pinned"] = "API on CPU 0, load generator on CPU 1" if pinned else "not pinned"
     print(json.dumps(results, indent=2))
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def main() -> None:

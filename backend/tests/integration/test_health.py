@@ -1,3 +1,5 @@
+import gc
+from dataclasses import replace
 from pathlib import Path
 
 from httpx import ASGITransport, AsyncClient
@@ -56,3 +58,13 @@ async def test_ready_is_503_naming_redis_when_redis_stops(
     assert body["failed"] == ["redis"]
     assert body["checks"]["redis"]["error"]
     assert body["checks"]["postgres"]["ok"] is True
+
+
+async def test_start_up_moves_its_objects_out_of_the_collectors_way(
+    tmp_path: Path, endpoints: Endpoints
+) -> None:
+    app = create_app(make_settings(tmp_path / "data"), replace(endpoints, qdrant_path=tmp_path))
+    gc.unfreeze()
+    async with app.router.lifespan_context(app):
+        assert gc.get_freeze_count() > 0
+        await app.state.resources.memory.warmed_up()

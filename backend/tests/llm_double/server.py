@@ -81,11 +81,18 @@ class ScriptedLLMServer:
     """``async with ScriptedLLMServer() as server: ... server.base_url ...``"""
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, responder: Responder | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        responder: Responder | None = None,
+        delay: float = 0.0,
     ) -> None:
         # Decides a healthy reply from the request itself when a test needs real content
         # (a conversation); returning None leaves the reply to the generic script.
         self.responder = responder
+        # Seconds every request waits before its reply unless its directive names a delay:
+        # a model's latency, for benchmarks of whole conversation turns.
+        self.delay = delay
         self._state = _State()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -167,8 +174,9 @@ class ScriptedLLMServer:
             received_at=time.monotonic(),
         )
         self._state.exchanges.append(exchange)
-        if script.delay:
-            await asyncio.sleep(script.delay)
+        delay = script.delay or self.delay
+        if delay:
+            await asyncio.sleep(delay)
         if faulty:
             early = await self._transport_fault(request, script, exchange)
             if early is not None:

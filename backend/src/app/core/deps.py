@@ -11,7 +11,9 @@ from app.core.resources import Resources
 from app.events.transaction import unit_of_work
 
 
-def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Resources:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a hop to
+    # another thread and back on every request for one attribute read.
     resources: Resources = request.app.state.resources
     return resources
 

@@ -5,7 +5,7 @@ from fastapi import Depends, Request
 from app.llm.service import LLMGateway
 
 
-def get_llm_gateway(request: Request) -> LLMGateway:
+async def get_llm_gateway(request: Request) -> LLMGateway:  # async: no thread-pool hop
     gateway: LLMGateway = request.app.state.llm_gateway
     return gateway
 

@@ -60,6 +60,12 @@ class MemoryStore:
             )
         self._warm_up = asyncio.create_task(self._load_model(), name="memory-model-warm-up")
 
+    async def warmed_up(self) -> None:
+        """Return once the background loading of the embeddings model is over, however it
+        ended (a failure is logged where it happens)."""
+        if self._warm_up is not None:
+            await asyncio.wait([self._warm_up])
+
     async def collection(self) -> str:
         """The collection's name, once it is known to exist with the right shape."""
         if not self._collection_checked:
