@@ -66,6 +66,20 @@ class CorrelationIdMiddleware:
             reset_correlation_id(token)
 
 
+class _StartTracker:
+    """``send``, remembering whether the response has started: once it has, a failure can no
+    longer be answered with an error response of its own."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 class UnhandledErrorMiddleware:
     """Turns an exception no handler claimed into the JSON 500, inside the correlation scope.
 
@@ -80,18 +94,11 @@ class UnhandledErrorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        response_started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracked = _StartTracker(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, tracked)
         except Exception as exc:
-            if response_started:
+            if tracked.started:
                 raise
             logger.error("unhandled_exception", exc_info=exc)
             response = internal_error_response()
@@ -126,7 +133,6 @@ class BodySizeLimitMiddleware:
             await self._refuse(scope, receive, send)
             return
         received = 0
-        response_started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -137,17 +143,12 @@ class BodySizeLimitMiddleware:
                     raise RequestBodyTooLargeError(self.max_bytes)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal response_started
-            if message["type"] == "http.response.start":
-                response_started = True
-            await send(message)
-
+        tracked = _StartTracker(send)
         try:
-            await self.app(scope, counting_receive, tracking_send)
+            await self.app(scope, counting_receive, tracked)
         except RequestBodyTooLargeError:
             # Read outside FastAPI's body parsing (a route reading the stream itself).
-            if response_started:
+            if tracked.started:
                 raise
             await self._refuse(scope, receive, send)
 
