@@ -20,7 +20,9 @@ async def take_queue_turn(session: AsyncSession, project_id: AccessibleProjectID
     in another order than the chat shows. A transaction-scoped advisory lock: nothing to clean
     up, and it never waits on a running turn.
     """
-    key = int.from_bytes(project_id.bytes[:8], "big", signed=True)
+    # The random half of the UUIDv7: its first half is a timestamp, shared by projects made
+    # in the same millisecond, whose posts would then wait for each other.
+    key = int.from_bytes(project_id.bytes[8:], "big", signed=True)
     await session.execute(select(func.pg_advisory_xact_lock(key)))
 
 

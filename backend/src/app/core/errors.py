@@ -190,9 +190,6 @@ def internal_error_response() -> JSONResponse:
     )
 
 
-_JSON_ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
-
-
 def document_unreadable_bodies(app: FastAPI) -> None:
     """A body that is not UTF-8 JSON at all gets FastAPI's 400 before any validation; say so
     on every route that takes a body. Call once every router is included."""
