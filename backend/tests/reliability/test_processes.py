@@ -71,6 +71,18 @@ async def _wait_status(
         await asyncio.sleep(0.1)
 
 
+async def _start_slow_run(http: httpx.AsyncClient, name: str, key: str) -> tuple[str, str, str]:
+    """A new project whose first message is running (each model call held 1.5 s): returns
+    the project's API base, the run id and the message."""
+    project = (await http.post("/api/v1/projects", json={"name": name})).json()
+    base = f"/api/v1/projects/{project['id']}"
+    slow = f"{IDEA} {directive(key=key, delay=1.5)}"
+    accepted = (await http.post(f"{base}/messages", json={"content": slow})).json()
+    run_id = accepted["run"]["id"]
+    await _wait_status(http, base, run_id, {"running"}, 60)
+    return base, run_id, slow
+
+
 async def _read_stream(http: httpx.AsyncClient, url: str, seen: list[Message]) -> None:
     async with http.stream("GET", url, timeout=httpx.Timeout(5, read=60)) as response:
         assert response.status_code == 200
@@ -99,12 +111,7 @@ async def test_sigterm_to_serve_exits_cleanly_and_the_run_resumes_after_restart(
     try:
         await _ready(first)
         async with httpx.AsyncClient(base_url=first.base_url, headers=headers) as http:
-            project = (await http.post("/api/v1/projects", json={"name": "Term"})).json()
-            base = f"/api/v1/projects/{project['id']}"
-            slow = f"{IDEA} {directive(key='sigterm', delay=1.5)}"
-            accepted = (await http.post(f"{base}/messages", json={"content": slow})).json()
-            run_id = accepted["run"]["id"]
-            await _wait_status(http, base, run_id, {"running"}, 60)
+            base, run_id, slow = await _start_slow_run(http, "Term", "sigterm")
             seen: list[Message] = []
             reader = asyncio.create_task(
                 _read_stream(http, f"{base}/events?last_event_id=0-0", seen)
@@ -154,17 +161,12 @@ async def test_a_worker_killed_mid_run_hands_the_run_to_another(
     try:
         await _ready(doomed)
         async with httpx.AsyncClient(base_url=doomed.base_url, headers=headers) as http:
-            project = (await http.post("/api/v1/projects", json={"name": "Kill"})).json()
-            base = f"/api/v1/projects/{project['id']}"
-            slow = f"{IDEA} {directive(key='sigkill', delay=1.5)}"
-            accepted = (await http.post(f"{base}/messages", json={"content": slow})).json()
-            run_id = accepted["run"]["id"]
-            await _wait_status(http, base, run_id, {"running"}, 60)
+            base, run_id, slow = await _start_slow_run(http, "Kill", "sigkill")
         # The second worker is up before the first dies, and finds the run taken.
         survivor = ServeProcess(_env(tmp_path / "b", endpoints, models), tmp_path / "b.log")
         await _ready(survivor)
         doomed.process.send_signal(signal.SIGKILL)
-        doomed.process.wait(timeout=10)
+        await asyncio.to_thread(doomed.process.wait, 10)
         killed = time.monotonic()
         async with httpx.AsyncClient(base_url=survivor.base_url, headers=headers) as http:
             final = await _wait_status(http, base, run_id, TERMINAL, 180)
