@@ -1,12 +1,10 @@
 """A whole project through all four stages, over the HTTP API only, against scripted models."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import pytest
 from httpx import AsyncClient
 
 from app.core.infrastructure import Endpoints
@@ -33,14 +31,6 @@ def conversation_settings(data_dir: Path, models: ScriptedLLMServer, **overrides
         **overrides,
     }
     return make_settings(data_dir, **values)
-
-
-@pytest.fixture
-async def api(
-    models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
-) -> AsyncIterator[tuple[AsyncClient, Resources]]:
-    async with client_for(conversation_settings(tmp_path, models), endpoints) as pair:
-        yield pair
 
 
 class Project:

@@ -4,10 +4,8 @@ import asyncio
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 from httpx import AsyncClient
 
 from app.core.infrastructure import Endpoints
@@ -18,14 +16,6 @@ from tests.conftest import client_for
 from tests.e2e.test_conversation import IDEA, Project, conversation_settings, open_project
 from tests.factories import stream_events
 from tests.llm_double import ScriptedLLMServer
-
-
-@pytest.fixture
-async def api(
-    models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
-) -> AsyncIterator[tuple[AsyncClient, Resources]]:
-    async with client_for(conversation_settings(tmp_path, models), endpoints) as pair:
-        yield pair
 
 
 async def _wait_until_ready(
