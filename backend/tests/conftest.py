@@ -25,9 +25,9 @@ from app.core.config import Settings
 from app.core.embedded.postgres import EmbeddedPostgres
 from app.core.embedded.redis import EmbeddedRedis
 from app.core.infrastructure import Endpoints, Part
-from app.core.resources import Resources
 from app.main import create_app
 from app.models import Base
+from app.resources import Resources
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -4,7 +4,7 @@ from uuid import UUID
 
 from httpx import AsyncClient
 
-from app.core.resources import Resources
+from app.resources import Resources
 from app.users import repository as user_repository
 
 
@@ -51,10 +51,10 @@ async def seed_document(
     author_agent: str = "pm",
 ) -> None:
     """Write ``contents`` as consecutive versions, as the conversation engine would."""
+    from app.core.db import unit_of_work
     from app.documents import service as document_service
-    from app.documents.constants import DocumentType
-    from app.events.transaction import unit_of_work
-    from app.projects.repository import AccessibleProjectID
+    from app.projects.scoping import AccessibleProjectID
+    from app.projects.stages import DocumentType
 
     scoped = AccessibleProjectID(UUID(str(project_id)))
     # Through a unit of work, as the engine writes: its events are published on commit.
@@ -78,7 +78,7 @@ async def seed_document(
 async def seed_messages(resources: Resources, project_id: object, texts: list[str]) -> list[UUID]:
     from app.messages import repository as message_repository
     from app.messages.models import MessageKind, MessageRole
-    from app.projects.repository import AccessibleProjectID
+    from app.projects.scoping import AccessibleProjectID
 
     scoped = AccessibleProjectID(UUID(str(project_id)))
     ids = []
@@ -96,7 +96,7 @@ async def seed_run(resources: Resources, project_id: object, user_id: UUID) -> U
     """A queued run, as a posted message leaves it before a worker takes it."""
     from app.conversation import repository as conversation_repository
     from app.conversation.models import RunKind
-    from app.projects.repository import AccessibleProjectID
+    from app.projects.scoping import AccessibleProjectID
 
     async with resources.session_factory() as session:
         run = await conversation_repository.add_run(
@@ -115,7 +115,7 @@ async def seed_export(resources: Resources, project_id: object, user_id: UUID) -
     """An export as a request leaves it before a worker builds it (of whatever exists now)."""
     from app.exports import repository as export_repository
     from app.exports.models import Export
-    from app.projects.repository import AccessibleProjectID
+    from app.projects.scoping import AccessibleProjectID
 
     scoped = AccessibleProjectID(UUID(str(project_id)))
     async with resources.session_factory() as session:

@@ -309,9 +309,9 @@ def worker() -> None:
 
 async def _run_worker(settings: Settings, endpoints: Endpoints) -> None:
     from app.core.jobs import create_queue
-    from app.core.resources import Resources
     from app.llm.routing import resolve_routes
     from app.llm.service import LLMGateway
+    from app.resources import Resources
     from app.worker import create_worker
 
     await prepare_database(

@@ -31,17 +31,17 @@ from app.core.middleware import (
     SecurityHeadersMiddleware,
     UnhandledErrorMiddleware,
 )
-from app.core.resources import Resources
 from app.core.telemetry import configure_tracing, instrument_app
 from app.documents.router import router as documents_router
-from app.events.router import describe_stream_items
-from app.events.router import router as events_router
 from app.exports.router import router as exports_router
 from app.health.router import router as health_router
 from app.llm.routing import resolve_routes
 from app.memory.store import MemoryStore
 from app.messages.router import router as messages_router
 from app.projects.router import router as projects_router
+from app.resources import Resources
+from app.streams.router import describe_stream_items, progress_router
+from app.streams.router import router as events_router
 from app.worker import create_worker
 
 API_PREFIX = "/api/v1"
@@ -134,6 +134,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         auth_public_router,
         auth_router,
         projects_router,
+        progress_router,
         messages_router,
         conversation_router,
         documents_router,

@@ -7,8 +7,8 @@ from saq.types import PartialTimersDict
 
 from app.conversation.worker import DRAIN_PROJECT, drain_project, recover_open_runs
 from app.core.jobs import JobContext
-from app.core.resources import Resources
 from app.exports import jobs as export_jobs
+from app.resources import Resources
 
 if TYPE_CHECKING:
     from app.llm.service import LLMGateway

@@ -5,7 +5,7 @@ import pytest
 from httpx import AsyncClient
 
 from app.core.infrastructure import Endpoints
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.conftest import client_for
 from tests.conversation_double import conversation_responder
 from tests.e2e.test_conversation import conversation_settings

@@ -8,9 +8,9 @@ from uuid import UUID
 from httpx import AsyncClient
 
 from app.core.infrastructure import Endpoints
-from app.core.resources import Resources
 from app.memory import service as memory_service
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.resources import Resources
 from tests.conftest import client_for, make_settings
 from tests.factories import auth_headers, create_user
 from tests.llm_double import ScriptedLLMServer

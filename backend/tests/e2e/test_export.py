@@ -10,7 +10,7 @@ from httpx import AsyncClient
 
 from app.core.infrastructure import Endpoints
 from app.core.jobs import create_queue
-from app.core.resources import Resources
+from app.resources import Resources
 from app.worker import create_worker
 from tests.conftest import client_for
 from tests.e2e.test_conversation import IDEA, Project, conversation_settings, open_project

@@ -14,7 +14,7 @@ import pytest
 from httpx import AsyncClient
 
 from app.core.infrastructure import Endpoints
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.conftest import client_for, make_settings
 from tests.support.oidc_provider import OidcProvider, complete_login, ensure_installed
 

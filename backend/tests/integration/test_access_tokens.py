@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from httpx import AsyncClient
 
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.factories import create_user
 
 ME = "/api/v1/auth/me"

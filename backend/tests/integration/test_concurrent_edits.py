@@ -2,7 +2,7 @@ import asyncio
 
 from httpx import AsyncClient
 
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.factories import auth_headers, create_project, create_user, seed_document
 
 

@@ -2,7 +2,7 @@ from html.parser import HTMLParser
 
 from httpx import AsyncClient
 
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.factories import (
     auth_headers,
     create_project,

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import FastAPI
 from httpx import AsyncClient
 
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.factories import (
     add_member,
     auth_headers,

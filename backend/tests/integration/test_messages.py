@@ -1,6 +1,6 @@
 from httpx import AsyncClient
 
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.factories import auth_headers, create_project, create_user, seed_messages
 
 

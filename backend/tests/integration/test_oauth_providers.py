@@ -9,7 +9,7 @@ import pytest
 
 from app.auth.login import link_identity
 from app.auth.providers import ProviderIdentity, build_providers, identity_from_token
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.conftest import make_settings
 from tests.factories import create_user
 

@@ -4,7 +4,7 @@ from httpx import AsyncClient
 from sqlalchemy import update
 
 from app.auth.models import PersonalAccessToken
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.factories import auth_headers, create_user
 
 TOKENS = "/api/v1/auth/tokens"

@@ -1,6 +1,6 @@
 from httpx import AsyncClient
 
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.factories import add_member, auth_headers, create_project, create_user
 
 P = "/api/v1/projects"

@@ -9,8 +9,8 @@ from sqlalchemy import update
 from app.auth import service as auth_service
 from app.auth.models import RefreshToken
 from app.auth.schemas import TokenPair
-from app.core.resources import Resources
 from app.core.security import hash_token
+from app.resources import Resources
 from tests.factories import create_user
 
 REFRESH = "/api/v1/auth/refresh"

@@ -13,8 +13,8 @@ from fastapi.dependencies.models import Dependant
 from httpx import AsyncClient
 from sse_starlette import EventSourceResponse
 
-from app.core.resources import Resources
 from app.projects.models import ROLE_RANK, ProjectRole
+from app.resources import Resources
 from tests.conftest import BASE_URL
 from tests.factories import (
     add_member,

@@ -1,9 +1,8 @@
 import pytest
 from sqlalchemy import select
 
-from app.core.db import after_commit
-from app.core.resources import Resources
-from app.events.transaction import unit_of_work
+from app.core.db import after_commit, unit_of_work
+from app.resources import Resources
 from app.users.models import User
 
 

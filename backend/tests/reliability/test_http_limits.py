@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from app.core.config import Settings
 from app.core.infrastructure import Endpoints
-from app.core.resources import Resources
 from app.main import create_app
+from app.resources import Resources
 from tests.conftest import BASE_URL, client_for, make_settings
 from tests.factories import add_member, auth_headers, create_project, create_user, seed_document
 from tests.support.asgi_stream import StreamingASGITransport

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from app.core.infrastructure import Endpoints
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.e2e.helpers import ServeProcess, cli_env
 from tests.e2e.test_conversation import IDEA
 from tests.factories import auth_headers, create_user

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from app.core.infrastructure import Endpoints
-from app.core.resources import Resources
+from app.resources import Resources
 from tests.e2e.helpers import ServeProcess
 from tests.e2e.test_conversation import IDEA
 from tests.factories import stream_events

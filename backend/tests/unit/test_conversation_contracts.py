@@ -13,9 +13,9 @@ from app.conversation.contracts import (
 )
 from app.conversation.prompts import instructions
 from app.conversation.roster import EXPERTS, PRODUCT_MANAGER, agent, experts_of
-from app.documents.constants import STAGE_ORDER, DocumentType
 from app.documents.sections import REQUIRED_SECTIONS
 from app.llm.constants import AgentName
+from app.projects.stages import STAGE_ORDER, DocumentType
 
 
 def _question(letters: str, recommended: str | None = None) -> dict[str, object]:

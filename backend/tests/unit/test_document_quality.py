@@ -2,9 +2,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.documents.constants import DocumentType
 from app.documents.quality import QualityReport, Readability, assess_quality
 from app.documents.sections import REQUIRED_SECTIONS, section_marker
+from app.projects.stages import DocumentType
 
 ENGLISH = f"""# Problem
 {section_marker("problem")}

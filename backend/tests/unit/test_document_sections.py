@@ -1,6 +1,5 @@
 import pytest
 
-from app.documents.constants import STAGE_ORDER, DocumentType
 from app.documents.sections import (
     REQUIRED_SECTIONS,
     SECTION_KEY_PATTERN,
@@ -8,6 +7,7 @@ from app.documents.sections import (
     present_section_keys,
     section_marker,
 )
+from app.projects.stages import STAGE_ORDER, DocumentType
 
 
 def test_every_document_type_expects_sections() -> None:

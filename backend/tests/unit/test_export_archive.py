@@ -5,7 +5,6 @@ from uuid import UUID
 
 import pytest
 
-from app.documents.constants import DocumentType
 from app.exports.archive import (
     ArchivedDocument,
     ArchiveRequest,
@@ -13,6 +12,7 @@ from app.exports.archive import (
     verify_archive,
 )
 from app.exports.exceptions import ArchiveIntegrityError
+from app.projects.stages import DocumentType
 
 REQUEST = ArchiveRequest(
     export_id=UUID("01a216b0-f8ec-7a9f-a728-591f4f5214f0"),

@@ -2,7 +2,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.documents.constants import DocumentType
 from app.exports.readme import (
     README_LABELS,
     IndexEntry,
@@ -11,6 +10,7 @@ from app.exports.readme import (
     readme_language,
     render_readme,
 )
+from app.projects.stages import DocumentType
 
 
 def test_every_language_translates_every_document_title() -> None:

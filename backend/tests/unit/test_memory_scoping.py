@@ -6,7 +6,7 @@ import typing
 
 from app.memory import repository as memory_repository
 from app.memory import service as memory_service
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
 
 
 def _coroutines(module: object) -> dict[str, typing.Any]:

@@ -6,11 +6,15 @@ from types import ModuleType
 
 import pytest
 
+from app.conversation import repository as conversation_repository
 from app.documents import repository as document_repository
 from app.exports import repository as export_repository
+from app.memory import repository as memory_repository
 from app.messages import repository as message_repository
 from app.projects import repository as project_repository
-from app.projects.repository import AccessibleProjectID
+from app.projects import transitions as stage_transitions
+from app.projects.scoping import AccessibleProjectID
+from app.streams import progress as progress_queries
 
 PROJECT_OWNED_MODELS = (
     "ProjectMember",
@@ -18,8 +22,11 @@ PROJECT_OWNED_MODELS = (
     "DocumentVersion",
     "Export",
     "Message",
+    "AgentExecution",
+    "ConversationState",
     "project_stage",
     "document_version",
+    "agent_execution",
 )
 # The guard's own lookup, the caller's project list and project creation come before any
 # project id has been checked; nothing else may.
@@ -45,7 +52,17 @@ def _functions(module: ModuleType) -> list[tuple[str, typing.Any]]:
 
 @pytest.mark.parametrize(
     "module",
-    [project_repository, message_repository, document_repository, export_repository],
+    # Every module that queries a project-owned table.
+    [
+        project_repository,
+        message_repository,
+        document_repository,
+        export_repository,
+        conversation_repository,
+        memory_repository,
+        stage_transitions,
+        progress_queries,
+    ],
     ids=lambda m: m.__name__,
 )
 def test_project_owned_queries_require_an_accessible_project_id(module: ModuleType) -> None:

@@ -4,8 +4,9 @@ from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import service as auth_service
+from app.auth.resources import AuthResourcesDep
 from app.auth.service import Caller
-from app.core.deps import ResourcesDep, SessionDep
+from app.core.deps import SessionDep
 from app.core.rate_limit import Limit, enforce
 from app.core.security import InvalidCredentialsError
 
@@ -16,7 +17,7 @@ bearer_scheme = HTTPBearer(
 
 
 async def get_caller(
-    resources: ResourcesDep,
+    resources: AuthResourcesDep,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> Caller:
@@ -38,7 +39,7 @@ async def get_caller(
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
 
 
-async def limit_auth_requests_by_ip(request: Request, resources: ResourcesDep) -> None:
+async def limit_auth_requests_by_ip(request: Request, resources: AuthResourcesDep) -> None:
     # Over a Unix socket there is no peer address: those requests share one bucket.
     peer = request.client.host if request.client else "unix-socket"
     await enforce(

@@ -27,8 +27,8 @@ from app.auth.exceptions import (
 )
 from app.auth.models import UserIdentity
 from app.auth.providers import Provider, ProviderIdentity, identity_from_token
+from app.auth.resources import AuthResources
 from app.auth.schemas import LoginState, TokenPair
-from app.core.resources import Resources
 from app.users import repository as user_repository
 from app.users.service import normalise_email
 
@@ -42,7 +42,7 @@ class LoginRedirect:
     browser_secret: str
 
 
-def get_provider(resources: Resources, name: str) -> Provider:
+def get_provider(resources: AuthResources, name: str) -> Provider:
     provider = resources.auth_providers.get(name)
     if provider is None:
         raise ProviderNotFoundError(f"No sign-in provider named {name!r} is configured.")
@@ -68,7 +68,9 @@ def _hash(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-async def start_login(resources: Resources, provider_name: str, return_to: str) -> LoginRedirect:
+async def start_login(
+    resources: AuthResources, provider_name: str, return_to: str
+) -> LoginRedirect:
     provider = get_provider(resources, provider_name)
     return_path = safe_return_path(return_to)
     public_url = resources.settings.public_url
@@ -97,7 +99,7 @@ async def start_login(resources: Resources, provider_name: str, return_to: str) 
 
 
 async def _take_state(
-    resources: Resources, provider_name: str, state: str, browser_secret: str | None
+    resources: AuthResources, provider_name: str, state: str, browser_secret: str | None
 ) -> LoginState:
     raw = await resources.redis.getdel(_STATE_KEY.format(state=state))
     if raw is None or browser_secret is None:
@@ -112,7 +114,7 @@ async def _take_state(
 
 async def finish_login(
     session: AsyncSession,
-    resources: Resources,
+    resources: AuthResources,
     *,
     provider_name: str,
     code: str,

@@ -8,6 +8,7 @@ from app.auth import login as login_flow
 from app.auth import service as auth_service
 from app.auth.dependencies import CurrentCaller, limit_auth_requests_by_ip
 from app.auth.exceptions import InvalidRefreshTokenError, LoginFailedError
+from app.auth.resources import AuthResourcesDep
 from app.auth.schemas import (
     AccessTokenResponse,
     MeRead,
@@ -17,7 +18,7 @@ from app.auth.schemas import (
     ProviderRead,
     RefreshRequest,
 )
-from app.core.deps import ResourcesDep, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import error_responses
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -45,7 +46,7 @@ def _set_refresh_cookie(response: Response, token: str, max_age: int) -> None:
 
 
 @public_router.get("/providers", response_model=list[ProviderRead])
-async def list_providers(resources: ResourcesDep) -> list[ProviderRead]:
+async def list_providers(resources: AuthResourcesDep) -> list[ProviderRead]:
     """The sign-in providers configured on this server."""
     return [
         ProviderRead(name=provider.name, display_name=provider.display_name, kind=provider.kind)
@@ -61,7 +62,7 @@ async def list_providers(resources: ResourcesDep) -> list[ProviderRead]:
 )
 async def login(
     provider: str,
-    resources: ResourcesDep,
+    resources: AuthResourcesDep,
     return_to: Annotated[str, Query(max_length=2000)] = "/",
 ) -> RedirectResponse:
     """Send the browser to the provider; it comes back to /auth/callback/{provider}."""
@@ -88,7 +89,7 @@ async def login(
 )
 async def callback(
     provider: str,
-    resources: ResourcesDep,
+    resources: AuthResourcesDep,
     session: SessionDep,
     state: Annotated[str, Query(max_length=500)],
     code: Annotated[str | None, Query(max_length=2000)] = None,
@@ -117,7 +118,7 @@ async def callback(
 @public_router.post("/refresh", response_model=AccessTokenResponse, responses=error_responses(401))
 async def refresh(
     response: Response,
-    resources: ResourcesDep,
+    resources: AuthResourcesDep,
     session: SessionDep,
     body: RefreshRequest | None = None,
     cookie_token: Annotated[str | None, Cookie(alias=REFRESH_COOKIE)] = None,

@@ -13,6 +13,7 @@ from app.auth.exceptions import (
     RefreshTokenReusedError,
 )
 from app.auth.models import PersonalAccessToken, RefreshToken
+from app.auth.resources import AuthResources
 from app.auth.schemas import (
     IdentityRead,
     MeRead,
@@ -21,7 +22,6 @@ from app.auth.schemas import (
     PersonalTokenRead,
     TokenPair,
 )
-from app.core.resources import Resources
 from app.core.security import (
     PERSONAL_TOKEN_PREFIX,
     REFRESH_TOKEN_PREFIX,
@@ -49,13 +49,15 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def start_session(session: AsyncSession, resources: Resources, user_id: UUID) -> TokenPair:
+async def start_session(
+    session: AsyncSession, resources: AuthResources, user_id: UUID
+) -> TokenPair:
     """A new refresh-token family and its first access token (a fresh sign-in)."""
     return await _issue_pair(session, resources, user_id, family_id=uuid4())
 
 
 async def _issue_pair(
-    session: AsyncSession, resources: Resources, user_id: UUID, *, family_id: UUID
+    session: AsyncSession, resources: AuthResources, user_id: UUID, *, family_id: UUID
 ) -> TokenPair:
     refresh_token, refresh_hash = new_opaque_token(REFRESH_TOKEN_PREFIX)
     ttl = timedelta(days=resources.settings.refresh_token_ttl_days)
@@ -76,7 +78,7 @@ async def _issue_pair(
 
 
 async def rotate_refresh_token(
-    session: AsyncSession, resources: Resources, presented: str
+    session: AsyncSession, resources: AuthResources, presented: str
 ) -> TokenPair:
     """Trade a refresh token for a new pair; presenting a used one revokes its whole family."""
     token = await auth_repository.lock_refresh_token(session, hash_token(presented))
@@ -98,7 +100,7 @@ async def end_session(session: AsyncSession, presented: str) -> None:
         await auth_repository.revoke_family(session, token.family_id, _now())
 
 
-async def authenticate(session: AsyncSession, resources: Resources, bearer: str) -> Caller:
+async def authenticate(session: AsyncSession, resources: AuthResources, bearer: str) -> Caller:
     if bearer.startswith(PERSONAL_TOKEN_PREFIX):
         user_id = await _authenticate_personal_token(session, bearer)
         via_personal_token = True

@@ -7,7 +7,6 @@ never half a document version.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -28,21 +27,23 @@ from app.conversation.contracts import (
 )
 from app.conversation.models import ConversationState, RunKind
 from app.conversation.parser import QuestionSpec, describe_valid, parse_reply
+from app.conversation.resources import ConversationResources
 from app.conversation.roster import PRODUCT_MANAGER, AgentSpec, agent, experts_of
-from app.core.resources import Resources
+from app.core.db import unit_of_work
 from app.documents import repository as document_repository
 from app.documents import service as document_service
-from app.documents.constants import STAGE_ORDER, DocumentType
 from app.documents.sections import section_marker
 from app.events import schemas as events
 from app.events.deltas import DeltaCoalescer
-from app.events.transaction import defer_event, unit_of_work
+from app.events.transaction import defer_event
 from app.llm.schemas import LLMCall, LLMResult
 from app.memory import service as memory_service
 from app.messages import repository as message_repository
 from app.messages.models import Message, MessageKind, MessageRole
-from app.projects.models import Project, ProjectStage, StageStatus
-from app.projects.repository import AccessibleProjectID
+from app.projects import transitions as stage_transitions
+from app.projects.models import Project, ProjectStage
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import STAGE_ORDER, DocumentType
 
 if TYPE_CHECKING:
     from app.llm.service import LLMGateway
@@ -69,7 +70,9 @@ class RunInfo:
 class Turn:
     """One run's work for one project."""
 
-    def __init__(self, resources: Resources, gateway: "LLMGateway", run: RunInfo) -> None:
+    def __init__(
+        self, resources: ConversationResources, gateway: "LLMGateway", run: RunInfo
+    ) -> None:
         self.resources = resources
         self.gateway = gateway
         self.run = run
@@ -109,7 +112,9 @@ class Turn:
             await self._post(
                 session, PRODUCT_MANAGER, MessageKind.TEXT, greeting.greeting, DocumentType.IDEA
             )
-            await self._mark_stage(session, DocumentType.IDEA, StageStatus.IN_PROGRESS)
+            await stage_transitions.mark_stage_in_progress(
+                session, self.project_id, DocumentType.IDEA
+            )
             written = await self._write_document(
                 session,
                 DocumentType.IDEA,
@@ -124,14 +129,7 @@ class Turn:
     async def _lock_language(self, detected: str) -> str:
         """The project's language is written once; a concurrent writer's choice stands."""
         async with unit_of_work(self.resources) as session:
-            project = await session.get(Project, self.project_id, with_for_update=True)
-            if project is None:
-                raise LookupError(self.project_id)
-            if project.language is None:
-                project.language = detected
-                return detected
-            locked: str = project.language
-            return locked
+            return await stage_transitions.lock_language(session, self.project_id, detected)
 
     # --- every later message ----------------------------------------------------------------
 
@@ -531,16 +529,6 @@ class Turn:
             payload=payload,
         )
 
-    async def _mark_stage(
-        self, session: AsyncSession, stage: DocumentType, status: StageStatus
-    ) -> None:
-        row = await session.get(ProjectStage, (self.project_id, stage.value))
-        if row is None:
-            raise LookupError(stage)
-        row.status = status
-        if status is StageStatus.IN_PROGRESS and row.started_at is None:
-            row.started_at = datetime.now(UTC)
-
     async def _write_document(
         self,
         session: AsyncSession,
@@ -568,11 +556,7 @@ async def complete_stage(
     session: AsyncSession, project_id: AccessibleProjectID, stage: DocumentType
 ) -> ProjectStage:
     """Close a stage: the floor is cleared and the next stage may start."""
-    row = await session.get(ProjectStage, (project_id, stage.value), with_for_update=True)
-    if row is None:
-        raise LookupError(stage)
-    row.status = StageStatus.COMPLETED
-    row.completed_at = datetime.now(UTC)
+    row = await stage_transitions.complete_stage(session, project_id, stage)
     state = await conversation_repository.state(session, project_id)
     state.floor_agent = None
     state.pending_questions = None

@@ -7,7 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversation.models import AgentExecution, ConversationState, RunKind, RunStatus
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
 
 _OPEN = (RunStatus.QUEUED, RunStatus.RUNNING)
 

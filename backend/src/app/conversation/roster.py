@@ -5,8 +5,8 @@ Adding an expert means adding one entry here and its prompt file in ``prompts/ag
 
 from dataclasses import dataclass
 
-from app.documents.constants import DocumentType
 from app.llm.constants import AgentName
+from app.projects.stages import DocumentType
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,13 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from app.conversation import service as conversation_service
+from app.conversation.resources import ConversationResourcesDep
 from app.conversation.schemas import MessageAccepted, MessageCreate, RunRead, StageStartAccepted
-from app.core.deps import JobQueueDep, ResourcesDep, SessionDep
+from app.core.deps import JobQueueDep, SessionDep
 from app.core.errors import error_responses
-from app.documents.constants import DocumentType
 from app.projects.dependencies import ProjectEditor, ProjectViewer
 from app.projects.schemas import StageRead
+from app.projects.stages import DocumentType
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["conversation"])
 
@@ -26,7 +27,7 @@ async def post_message(
     data: MessageCreate,
     context: ProjectEditor,
     session: SessionDep,
-    resources: ResourcesDep,
+    resources: ConversationResourcesDep,
     queue: JobQueueDep,
 ) -> MessageAccepted:
     """Send a message to the team. The answer comes as events of the returned run."""
@@ -56,7 +57,7 @@ async def start_stage(
     stage: DocumentType,
     context: ProjectEditor,
     session: SessionDep,
-    resources: ResourcesDep,
+    resources: ConversationResourcesDep,
     queue: JobQueueDep,
 ) -> StageStartAccepted:
     """Open a stage (its previous stage must be completed) or re-open a completed one."""

@@ -19,15 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.conversation import repository as conversation_repository
 from app.conversation.engine import RunInfo, Turn
 from app.conversation.models import AgentExecution, RunKind, RunStatus
+from app.conversation.resources import ConversationResources
+from app.core.db import unit_of_work
 from app.core.errors import AppError
 from app.core.redis import project_key
-from app.core.resources import Resources
-from app.documents.constants import DocumentType
 from app.events import schemas as events
-from app.events.transaction import defer_event, unit_of_work
+from app.events.transaction import defer_event
 from app.messages import repository as message_repository
 from app.messages.models import MessageKind, MessageRole
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import DocumentType
 
 if TYPE_CHECKING:
     from app.llm.service import LLMGateway
@@ -55,7 +56,7 @@ def _now() -> datetime:
 
 
 @contextlib.asynccontextmanager
-async def project_lock(resources: Resources, project_id: UUID) -> AsyncIterator[bool]:
+async def project_lock(resources: ConversationResources, project_id: UUID) -> AsyncIterator[bool]:
     """Yields whether this worker holds the project's run lock (renewed while held)."""
     key = project_key(project_id, "runs", "lock")
     token = uuid4().hex
@@ -81,7 +82,9 @@ async def project_lock(resources: Resources, project_id: UUID) -> AsyncIterator[
         await resources.redis.register_script(_RELEASE_LOCK)(keys=[key], args=[token])
 
 
-async def drain_project(resources: Resources, gateway: "LLMGateway", project_id: UUID) -> bool:
+async def drain_project(
+    resources: ConversationResources, gateway: "LLMGateway", project_id: UUID
+) -> bool:
     """Run the project's waiting runs in order; False when another worker holds the project."""
     # The id comes from a run row this service wrote after the access guard admitted its user.
     scoped = AccessibleProjectID(project_id)
@@ -93,12 +96,14 @@ async def drain_project(resources: Resources, gateway: "LLMGateway", project_id:
     return True
 
 
-async def has_waiting_runs(resources: Resources, project_id: UUID) -> bool:
+async def has_waiting_runs(resources: ConversationResources, project_id: UUID) -> bool:
     async with resources.session_factory() as session:
         return await conversation_repository.has_open_runs(session, AccessibleProjectID(project_id))
 
 
-async def _claim_next(resources: Resources, project_id: AccessibleProjectID) -> RunInfo | None:
+async def _claim_next(
+    resources: ConversationResources, project_id: AccessibleProjectID
+) -> RunInfo | None:
     """Take the next run, or give up on one whose worker died too often."""
     settings = resources.settings
     while True:
@@ -145,7 +150,7 @@ async def _claim_next(resources: Resources, project_id: AccessibleProjectID) -> 
             )
 
 
-async def _execute(resources: Resources, gateway: "LLMGateway", run: RunInfo) -> None:
+async def _execute(resources: ConversationResources, gateway: "LLMGateway", run: RunInfo) -> None:
     turn = asyncio.create_task(Turn(resources, gateway, run).execute())
     heartbeat = asyncio.create_task(_heartbeat(resources, run, turn))
     outcome: tuple[RunStatus, str | None, str | None]
@@ -169,7 +174,9 @@ async def _execute(resources: Resources, gateway: "LLMGateway", run: RunInfo) ->
     await _finish(resources, run, *outcome)
 
 
-async def _heartbeat(resources: Resources, run: RunInfo, turn: "asyncio.Task[None]") -> bool:
+async def _heartbeat(
+    resources: ConversationResources, run: RunInfo, turn: "asyncio.Task[None]"
+) -> bool:
     """Keep the lease alive; cancel the turn (and its model call) when the user asks to.
     Returns True when it cancelled the turn."""
     interval = resources.settings.conversation_lease_seconds / 3
@@ -187,7 +194,7 @@ async def _heartbeat(resources: Resources, run: RunInfo, turn: "asyncio.Task[Non
 
 
 async def _finish(
-    resources: Resources,
+    resources: ConversationResources,
     run: RunInfo,
     status: RunStatus,
     code: str | None,

@@ -21,15 +21,16 @@ from app.conversation.worker import enqueue_project
 from app.core.config import Settings
 from app.core.db import after_commit
 from app.core.logging import current_correlation_id
-from app.documents.constants import STAGE_ORDER, DocumentType
 from app.events import schemas as events
 from app.events.transaction import defer_event
 from app.messages import repository as message_repository
 from app.messages.models import MessageKind, MessageRole
 from app.messages.schemas import MessageRead
-from app.projects.dependencies import ProjectContext
+from app.projects import transitions as stage_transitions
 from app.projects.models import ProjectStage, StageStatus
 from app.projects.schemas import StageRead
+from app.projects.scoping import ProjectContext
+from app.projects.stages import STAGE_ORDER, DocumentType
 
 
 def run_read(run: AgentExecution) -> RunRead:
@@ -134,10 +135,7 @@ async def start_stage(
     row = await _stage_row(session, context, stage, lock=True)
     if row.status == StageStatus.IN_PROGRESS:
         raise StageStateError(f"The {stage} stage is already in progress.")
-    row.status = StageStatus.IN_PROGRESS
-    row.started_at = datetime.now(UTC)
-    row.completed_at = None
-    context.project.current_stage = stage.value
+    stage_transitions.open_stage(context.project, row)
     state = await conversation_repository.state(session, context.project_id)
     state.turns, state.spoken = 0, []
     state.floor_agent = state.pending_questions = state.questions_message_id = None
@@ -166,7 +164,4 @@ async def finish_stage(
 async def _stage_row(
     session: AsyncSession, context: ProjectContext, stage: DocumentType, *, lock: bool
 ) -> ProjectStage:
-    row = await session.get(ProjectStage, (context.project_id, stage.value), with_for_update=lock)
-    if row is None:
-        raise LookupError(stage)
-    return row
+    return await stage_transitions.stage_row(session, context.project_id, stage, lock=lock)

@@ -5,6 +5,7 @@ order under the project's lock. Jobs beat their heartbeat while they work, so sa
 job of a worker that died, and the next attempt takes its run over.
 """
 
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from saq import Queue
@@ -12,9 +13,12 @@ from sqlalchemy import select
 
 from app.conversation import runs
 from app.conversation.models import AgentExecution, RunStatus
+from app.conversation.resources import ConversationResources
 from app.core.config import Settings
 from app.core.jobs import JobContext, heartbeat
-from app.core.resources import Resources
+
+if TYPE_CHECKING:
+    from app.llm.service import LLMGateway
 
 DRAIN_PROJECT = "drain_project"
 
@@ -30,8 +34,8 @@ async def enqueue_project(queue: Queue, settings: Settings, project_id: UUID) ->
 
 
 async def drain_project(ctx: JobContext, *, project_id: str) -> None:
-    resources = ctx["resources"]
-    gateway = ctx["gateway"]
+    resources: ConversationResources = ctx["resources"]
+    gateway: LLMGateway = ctx["gateway"]
     async with heartbeat(ctx["job"], resources.settings.worker_heartbeat_seconds / 3):
         target = UUID(project_id)
         # The holder re-checks after letting go: a run committed while it was finishing must
@@ -41,7 +45,7 @@ async def drain_project(ctx: JobContext, *, project_id: str) -> None:
                 break
 
 
-async def recover_open_runs(queue: Queue, resources: Resources) -> None:
+async def recover_open_runs(queue: Queue, resources: ConversationResources) -> None:
     """After a restart, projects with runs still open get a job again."""
     async with resources.session_factory() as session:
         result = await session.execute(

@@ -1,13 +1,27 @@
-"""Async SQLAlchemy: the declarative base, the engine and the request-scoped session."""
+"""Async SQLAlchemy: the declarative base, the engine, the unit of work and its after-commit
+queue.
 
-from collections.abc import Awaitable, Callable
+The transaction boundary is the request (or the job): :func:`unit_of_work` commits when its
+block ends cleanly and rolls back when it raises. Side effects that must not happen on rollback
+(events, jobs, purges) are queued next to the write with :func:`after_commit` (or, for a kind of
+item that a hook releases in bulk, :func:`enqueue_after_commit`) and released only once the
+transaction that queued them committed. A rollback drops what its transaction queued,
+savepoints included: an item queued inside a ``begin_nested()`` block that rolls back is
+dropped, the rest of the transaction's items stay.
+"""
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy import DateTime, MetaData, func, text
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext import asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
 
 from app.core.config import Settings
 
@@ -56,25 +70,127 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
     )
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+CommitHook = Callable[[AsyncSession], Awaitable[object]]
+"""Run by :func:`unit_of_work` once its transaction ended, committed or not, to release in bulk
+what committed (events register their publishing this way)."""
+
+_ON_COMMIT = "app.db.on_commit"
+
+
+def create_session_factory(
+    engine: AsyncEngine, *, on_commit: Sequence[CommitHook] = ()
+) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, info={_ON_COMMIT: tuple(on_commit)}
+    )
 
 
 AfterCommit = Callable[[], Awaitable[None]]
-_AFTER_COMMIT = "after_commit"
+_CALLBACKS = "app.db.after_commit"
+_PENDING = "app.db.pending"
+_COMMITTED = "app.db.committed"
+
+
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    channel: str
+    item: object
+    # The innermost transaction open when the item was queued: a rollback drops exactly the
+    # items whose transaction it undoes.
+    transaction: SessionTransaction
+
+
+def enqueue_after_commit(session: AsyncSession, channel: str, item: object) -> None:
+    """Keep ``item`` under ``channel`` until ``session``'s current transaction commits (then
+    :func:`take_committed` hands it out); drop it when that transaction rolls back."""
+    sync = session.sync_session
+    # Begun here if nothing ran yet (what the first statement would do anyway): a rollback
+    # without a transaction reports nothing, and the item must still die with it.
+    transaction = sync.get_nested_transaction() or sync.get_transaction() or sync.begin()
+    session.info.setdefault(_PENDING, []).append(_Queued(channel, item, transaction))
+
+
+def take_committed(session: AsyncSession, channel: str) -> list[Any]:
+    """The items of ``channel`` whose transaction committed, in the order they were queued;
+    each is handed out once."""
+    committed: list[_Queued] = session.info.get(_COMMITTED, [])
+    taken = [queued.item for queued in committed if queued.channel == channel]
+    session.info[_COMMITTED] = [queued for queued in committed if queued.channel != channel]
+    return taken
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run ``callback`` once the session's transaction commits (dropped on rollback): side
     effects such as enqueuing a job must not refer to rows that may never exist."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+    enqueue_after_commit(session, _CALLBACKS, callback)
 
 
 def discard_after_commit(session: AsyncSession) -> None:
-    session.info.pop(_AFTER_COMMIT, None)
+    """Forget the callbacks queued so far, committed or not (a unit of work that failed runs
+    none of them)."""
+    session.info[_PENDING] = [
+        queued for queued in session.info.get(_PENDING, []) if queued.channel != _CALLBACKS
+    ]
+    take_committed(session, _CALLBACKS)
 
 
 async def run_after_commit(session: AsyncSession) -> None:
-    callbacks: list[AfterCommit] = session.info.pop(_AFTER_COMMIT, [])
-    for callback in callbacks:
+    for callback in take_committed(session, _CALLBACKS):
         await callback()
+
+
+def _undone_by(queued: _Queued, rolled_back: SessionTransaction) -> bool:
+    if rolled_back.parent is None:
+        return True  # the whole transaction is gone, with every savepoint in it
+    transaction: SessionTransaction | None = queued.transaction
+    while transaction is not None:
+        if transaction is rolled_back:
+            return True
+        transaction = transaction.parent
+    return False
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending: list[_Queued] | None = session.info.get(_PENDING)
+    if pending:
+        session.info[_PENDING] = [
+            queued for queued in pending if not _undone_by(queued, previous_transaction)
+        ]
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _mark_committed(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a released savepoint: not durable until the outer transaction commits
+    pending: list[_Queued] | None = session.info.pop(_PENDING, None)
+    if pending:
+        session.info.setdefault(_COMMITTED, []).extend(pending)
+
+
+class SessionSource(Protocol):
+    """Whatever hands out sessions: the application's resources, or a job's collaborators."""
+
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+
+
+@asynccontextmanager
+async def unit_of_work(source: SessionSource) -> AsyncIterator[AsyncSession]:
+    """A session whose transaction commits when the block ends cleanly and rolls back when it
+    raises; what it queued is released after the commit, or dropped with the rollback."""
+    async with source.session_factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            discard_after_commit(session)
+            await session.rollback()
+            raise
+        finally:
+            # Also after a failure: a service may have committed part of its work explicitly
+            # before failing (e.g. revoking a reused token family), and that part happened.
+            hooks: tuple[CommitHook, ...] = session.info.get(_ON_COMMIT, ())
+            for hook in hooks:
+                await hook(session)
+        await run_after_commit(session)

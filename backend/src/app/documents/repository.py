@@ -1,9 +1,9 @@
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.documents.constants import DocumentType
 from app.documents.models import DocumentVersion
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import DocumentType
 
 
 async def latest(

@@ -4,10 +4,10 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import WithJsonSchema
 
-from app.core.deps import ResourcesDep, SessionDep
+from app.core.deps import RedisDep, SessionDep
 from app.core.errors import error_responses, json_error_responses
 from app.documents import service as document_service
-from app.documents.constants import MAX_VERSION, DocumentType
+from app.documents.constants import MAX_VERSION
 from app.documents.diffing import DocumentDiff
 from app.documents.exceptions import PreconditionRequiredError
 from app.documents.quality import QualityReport
@@ -19,6 +19,7 @@ from app.documents.schemas import (
     VersionSummary,
 )
 from app.projects.dependencies import ProjectEditor, ProjectViewer
+from app.projects.stages import DocumentType
 
 router = APIRouter(prefix="/projects/{project_id}/documents", tags=["documents"])
 
@@ -171,13 +172,13 @@ async def preview_document(
     document_type: DocumentType,
     context: ProjectViewer,
     session: SessionDep,
-    resources: ResourcesDep,
+    redis: RedisDep,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> HTMLResponse:
     """Sanitised HTML of the active version (or ``version``); mermaid blocks are left as
     ``<pre class="mermaid">`` for the client to draw."""
     html = await document_service.preview(
-        session, resources.redis, context.project_id, document_type, version
+        session, redis, context.project_id, document_type, version
     )
     return HTMLResponse(
         html,

@@ -4,7 +4,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.text import UserText
-from app.documents.constants import MAX_VERSION, DocumentType
+from app.documents.constants import MAX_VERSION
+from app.projects.stages import DocumentType
 
 MAX_DOCUMENT_CHARS = 500_000
 

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.redis import project_key
 from app.documents import repository as document_repository
-from app.documents.constants import STAGE_ORDER, DocumentType
 from app.documents.diffing import DocumentDiff, diff_documents
 from app.documents.exceptions import (
     DocumentNotFoundError,
@@ -23,7 +22,8 @@ from app.documents.rendering import render_preview
 from app.documents.schemas import DocumentStatus, DocumentVersionRead, VersionSummary
 from app.events.schemas import DocumentVersionCreated
 from app.events.transaction import defer_event
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import STAGE_ORDER, DocumentType
 
 # Versions never change, so a rendered preview stays valid for as long as we keep it.
 _PREVIEW_TTL_SECONDS = 24 * 3600

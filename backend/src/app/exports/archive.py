@@ -20,11 +20,11 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from app.documents.constants import STAGE_ORDER, DocumentType
 from app.exports.exceptions import ArchiveIntegrityError
 from app.exports.naming import project_slug
 from app.exports.readme import IndexEntry, readme_language, render_readme
 from app.exports.schemas import Manifest, ManifestFile, ManifestProject
+from app.projects.stages import STAGE_ORDER, DocumentType
 
 README_PATH = "README.md"
 MANIFEST_PATH = "manifest.json"

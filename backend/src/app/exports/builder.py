@@ -15,11 +15,10 @@ from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.resources import Resources
+from app.core.db import unit_of_work
 from app.documents import repository as document_repository
-from app.documents.constants import DocumentType
 from app.events import schemas as events
-from app.events.transaction import defer_event, unit_of_work
+from app.events.transaction import defer_event
 from app.exports import repository as export_repository
 from app.exports.archive import (
     ArchivedDocument,
@@ -30,8 +29,10 @@ from app.exports.archive import (
 )
 from app.exports.exceptions import ArchiveIntegrityError
 from app.exports.models import Export, ExportStatus
+from app.exports.resources import ExportResources
 from app.exports.storage import archive_key, read_all
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import DocumentType
 
 logger = structlog.get_logger(__name__)
 
@@ -44,7 +45,7 @@ def _now() -> datetime:
 
 
 async def _progress(
-    resources: Resources, project_id: UUID, export_id: UUID, percent: int, step: str
+    resources: ExportResources, project_id: UUID, export_id: UUID, percent: int, step: str
 ) -> None:
     # Progress describes no database change, so it is published at once; like every event it
     # is delivered at most once, and a lost one must not cost the build.
@@ -82,7 +83,11 @@ async def _archive_request(
 
 
 async def build_export(
-    resources: Resources, project_id: AccessibleProjectID, export_id: UUID, *, last_attempt: bool
+    resources: ExportResources,
+    project_id: AccessibleProjectID,
+    export_id: UUID,
+    *,
+    last_attempt: bool,
 ) -> None:
     """Build, store and verify one archive, then mark it ready.
 
@@ -110,7 +115,9 @@ async def build_export(
         raise
 
 
-async def _build(resources: Resources, project_id: AccessibleProjectID, export_id: UUID) -> None:
+async def _build(
+    resources: ExportResources, project_id: AccessibleProjectID, export_id: UUID
+) -> None:
     async with unit_of_work(resources) as session:
         export = await export_repository.claim(session, project_id, export_id)
         if export is None:
@@ -122,7 +129,9 @@ async def _build(resources: Resources, project_id: AccessibleProjectID, export_i
     await _mark_ready(resources, project_id, export_id, built)
 
 
-async def _pack_and_store(resources: Resources, request: ArchiveRequest, key: str) -> BuiltArchive:
+async def _pack_and_store(
+    resources: ExportResources, request: ArchiveRequest, key: str
+) -> BuiltArchive:
     storage = resources.export_storage
     built = await anyio.to_thread.run_sync(build_archive, request)
     await _progress(resources, request.project_id, request.export_id, 40, "writing")
@@ -135,7 +144,10 @@ async def _pack_and_store(resources: Resources, request: ArchiveRequest, key: st
 
 
 async def _mark_ready(
-    resources: Resources, project_id: AccessibleProjectID, export_id: UUID, built: BuiltArchive
+    resources: ExportResources,
+    project_id: AccessibleProjectID,
+    export_id: UUID,
+    built: BuiltArchive,
 ) -> None:
     ready_at = _now()
     expires_at = ready_at + timedelta(seconds=resources.settings.export_ttl_seconds)
@@ -162,7 +174,7 @@ async def _mark_ready(
 
 
 async def _made_ready_elsewhere(
-    resources: Resources, project_id: AccessibleProjectID, export_id: UUID
+    resources: ExportResources, project_id: AccessibleProjectID, export_id: UUID
 ) -> bool:
     """Another attempt finished first: it stored these same bytes, which must stay."""
     async with resources.session_factory() as session:
@@ -171,7 +183,7 @@ async def _made_ready_elsewhere(
 
 
 async def _fail(
-    resources: Resources, project_id: UUID, export_id: UUID, code: str, message: str
+    resources: ExportResources, project_id: UUID, export_id: UUID, code: str, message: str
 ) -> None:
     async with unit_of_work(resources) as session:
         marked = await export_repository.mark_failed(
@@ -192,7 +204,7 @@ async def _fail(
         await resources.export_storage.delete(archive_key(project_id, export_id))
 
 
-async def cleanup(resources: Resources, now: datetime) -> int:
+async def cleanup(resources: ExportResources, now: datetime) -> int:
     """The scheduled sweep: expire ready archives past their expiry, fail exports whose every
     attempt must have ended long ago, and remove stored archives no ready export points to.
     Returns how many exports changed."""
@@ -208,7 +220,7 @@ def longest_build(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.worker_job_timeout_seconds * settings.export_max_attempts)
 
 
-async def _expire_ready(resources: Resources, now: datetime) -> int:
+async def _expire_ready(resources: ExportResources, now: datetime) -> int:
     expired = 0
     while True:
         async with unit_of_work(resources) as session:
@@ -222,7 +234,7 @@ async def _expire_ready(resources: Resources, now: datetime) -> int:
             return expired
 
 
-async def _give_up_abandoned(resources: Resources, now: datetime) -> int:
+async def _give_up_abandoned(resources: ExportResources, now: datetime) -> int:
     async with resources.session_factory() as session:
         waiting = await export_repository.abandoned(
             session, created_before=now - longest_build(resources.settings), limit=_SWEEP_BATCH
@@ -233,7 +245,7 @@ async def _give_up_abandoned(resources: Resources, now: datetime) -> int:
     return len(stuck)
 
 
-async def _remove_strays(resources: Resources, now: datetime) -> int:
+async def _remove_strays(resources: ExportResources, now: datetime) -> int:
     """Archives left behind by a worker that died between storing and marking, or by a build
     that finished after its project was deleted. Young ones may be builds in progress."""
     settled_before = now - longest_build(resources.settings)

@@ -7,10 +7,10 @@ from saq import CronJob, Queue
 
 from app.core.config import Settings
 from app.core.jobs import JobContext, heartbeat, is_last_attempt
-from app.core.resources import Resources
 from app.exports import builder
 from app.exports import repository as export_repository
-from app.projects.repository import AccessibleProjectID
+from app.exports.resources import ExportResources
+from app.projects.scoping import AccessibleProjectID
 
 BUILD_EXPORT = "build_export"
 # A failing storage gets a few seconds to come back between attempts, not milliseconds.
@@ -39,7 +39,7 @@ async def enqueue_export(
 
 
 async def build_export(ctx: JobContext, *, project_id: str, export_id: str) -> None:
-    resources = ctx["resources"]
+    resources: ExportResources = ctx["resources"]
     job = ctx["job"]
     async with heartbeat(job, resources.settings.worker_heartbeat_seconds / 3):
         # The ids come from the export row the API stored under the project it checked.
@@ -52,7 +52,8 @@ async def build_export(ctx: JobContext, *, project_id: str, export_id: str) -> N
 
 
 async def cleanup_exports(ctx: JobContext) -> None:
-    await builder.cleanup(ctx["resources"], datetime.now(UTC))
+    resources: ExportResources = ctx["resources"]
+    await builder.cleanup(resources, datetime.now(UTC))
 
 
 def cleanup_cron_job(settings: Settings) -> "CronJob[JobContext]":
@@ -64,7 +65,7 @@ def cleanup_cron_job(settings: Settings) -> "CronJob[JobContext]":
     )
 
 
-async def recover_unfinished(resources: Resources, queue: Queue) -> int:
+async def recover_unfinished(resources: ExportResources, queue: Queue) -> int:
     """After a restart, exports still waiting get their job again."""
     # Older ones are given up by the cleanup rather than tried again.
     created_after = datetime.now(UTC) - builder.longest_build(resources.settings)

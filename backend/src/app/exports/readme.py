@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.documents.constants import DocumentType
+from app.projects.stages import DocumentType
 
 
 @dataclass(frozen=True, slots=True)

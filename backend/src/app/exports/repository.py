@@ -5,7 +5,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.exports.models import Export, ExportStatus
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
 
 UNFINISHED = (ExportStatus.QUEUED, ExportStatus.BUILDING)
 

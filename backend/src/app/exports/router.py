@@ -5,11 +5,12 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from app.core.deps import JobQueueDep, ResourcesDep, SessionDep
+from app.core.deps import JobQueueDep, SessionDep
 from app.core.errors import error_responses
 from app.exports import service as export_service
 from app.exports.models import ExportStatus
 from app.exports.naming import content_disposition
+from app.exports.resources import ExportResourcesDep
 from app.exports.schemas import ExportRead
 from app.projects.dependencies import ProjectEditor, ProjectViewer
 
@@ -47,7 +48,7 @@ def _with_download_path(request: Request, export: ExportRead) -> ExportRead:
 async def request_export(
     context: ProjectEditor,
     session: SessionDep,
-    resources: ResourcesDep,
+    resources: ExportResourcesDep,
     queue: JobQueueDep,
     request: Request,
     response: Response,
@@ -90,7 +91,7 @@ async def get_export(
     responses=error_responses(401, 403, 404, 422),
 )
 async def delete_export(
-    export_id: UUID, context: ProjectEditor, session: SessionDep, resources: ResourcesDep
+    export_id: UUID, context: ProjectEditor, session: SessionDep, resources: ExportResourcesDep
 ) -> Response:
     """Remove the export and its archive now rather than at expiry."""
     await export_service.delete_export(session, resources.export_storage, context, export_id)
@@ -99,7 +100,7 @@ async def delete_export(
 
 @router.get("/{export_id}/download", response_class=StreamingResponse, responses=_DOWNLOAD)
 async def download_export(
-    export_id: UUID, context: ProjectViewer, session: SessionDep, resources: ResourcesDep
+    export_id: UUID, context: ProjectViewer, session: SessionDep, resources: ExportResourcesDep
 ) -> StreamingResponse:
     """The archive, while it is kept (409 before it is ready, 410 once it expired)."""
     download = await export_service.open_download(

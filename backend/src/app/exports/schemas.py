@@ -4,8 +4,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.documents.constants import DocumentType
 from app.exports.models import ExportStatus
+from app.projects.stages import DocumentType
 
 
 class ExportError(BaseModel):

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.db import after_commit
 from app.documents import repository as document_repository
-from app.documents.constants import DocumentType
 from app.events import schemas as events
 from app.events.transaction import defer_event
 from app.exports import repository as export_repository
@@ -28,7 +27,8 @@ from app.exports.models import Export, ExportStatus
 from app.exports.naming import ascii_slug, project_slug
 from app.exports.schemas import ExportError, ExportRead
 from app.exports.storage import ExportStorage, OpenedArchive, archive_key
-from app.projects.dependencies import ProjectContext
+from app.projects.scoping import ProjectContext
+from app.projects.stages import DocumentType
 
 logger = structlog.get_logger(__name__)
 

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Response, status
 
-from app.core.deps import ResourcesDep
 from app.health import service as health_service
+from app.health.resources import HealthResourcesDep
 from app.health.schemas import Liveness, Readiness
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -18,7 +18,7 @@ async def live() -> Liveness:
     summary="PostgreSQL, Redis and Qdrant all answer",
     responses={503: {"model": Readiness, "description": "Names the parts that failed."}},
 )
-async def ready(resources: ResourcesDep, response: Response) -> Readiness:
+async def ready(resources: HealthResourcesDep, response: Response) -> Readiness:
     readiness = await health_service.check_readiness(resources)
     if readiness.failed:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

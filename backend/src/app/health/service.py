@@ -7,7 +7,7 @@ from typing import cast
 
 from sqlalchemy import text
 
-from app.core.resources import Resources
+from app.health.resources import HealthResources
 from app.health.schemas import PartCheck, Readiness
 
 
@@ -26,7 +26,7 @@ async def _timed(check: Callable[[], Awaitable[object]], deadline: float) -> Par
     return PartCheck(ok=error is None, latency_ms=latency, error=error)
 
 
-async def check_readiness(resources: Resources) -> Readiness:
+async def check_readiness(resources: HealthResources) -> Readiness:
     async def postgres() -> None:
         async with resources.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))

@@ -8,12 +8,12 @@ from typing import Any, cast
 
 from qdrant_client import models
 
-from app.documents.constants import DocumentType
 from app.memory import constants
 from app.memory.constants import MemorySource
 from app.memory.schemas import MemoryHit
 from app.memory.store import MemoryStore
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import DocumentType
 
 _SCROLL_PAGE = 256
 

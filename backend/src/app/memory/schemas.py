@@ -1,7 +1,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.documents.constants import DocumentType
 from app.memory.constants import MemorySource
+from app.projects.stages import DocumentType
 
 
 class MemoryHit(BaseModel):

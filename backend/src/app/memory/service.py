@@ -35,7 +35,6 @@ from qdrant_client import models
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.documents import repository as document_repository
-from app.documents.constants import DocumentType
 from app.documents.exceptions import VersionNotFoundError
 from app.memory import constants
 from app.memory import repository as memory_repository
@@ -47,7 +46,8 @@ from app.memory.store import MemoryStore
 from app.memory.text import Chunk, chunk_markdown, normalise
 from app.projects import repository as project_repository
 from app.projects.exceptions import ProjectNotFoundError
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import DocumentType
 
 
 async def search(

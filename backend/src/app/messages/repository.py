@@ -5,7 +5,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.messages.models import Message, MessageKind, MessageRole
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
 
 
 async def add(

@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.messages import repository as message_repository
 from app.messages.exceptions import AmbiguousCursorError, MessageNotFoundError
 from app.messages.schemas import MessagePage, MessageRead
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
 
 
 async def page(

@@ -1,32 +1,24 @@
 """The one guard between a request and a project's data."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends
 
 from app.auth.dependencies import CurrentCaller
-from app.core.deps import ResourcesDep, SessionDep
+from app.core.deps import SessionDep
 from app.core.rate_limit import Limit, enforce
 from app.core.redis import project_key
 from app.projects import repository as project_repository
 from app.projects.exceptions import InsufficientRoleError, ProjectNotFoundError
-from app.projects.models import ROLE_RANK, Project, ProjectRole
-from app.projects.repository import AccessibleProjectID
-
-
-@dataclass(frozen=True, slots=True)
-class ProjectContext:
-    project_id: AccessibleProjectID
-    project: Project
-    role: ProjectRole
-    user_id: UUID
+from app.projects.models import ROLE_RANK, ProjectRole
+from app.projects.resources import ProjectResourcesDep
+from app.projects.scoping import AccessibleProjectID, ProjectContext
 
 
 async def get_project_context(
-    project_id: UUID, caller: CurrentCaller, session: SessionDep, resources: ResourcesDep
+    project_id: UUID, caller: CurrentCaller, session: SessionDep, resources: ProjectResourcesDep
 ) -> ProjectContext:
     """404 for anyone who is not a member, whether or not the project exists."""
     membership = await project_repository.get_membership(session, project_id, caller.user_id)

@@ -1,18 +1,15 @@
 """Project data access. Every function that reads or writes a project's rows takes an
 ``AccessibleProjectID``, which only the access guard hands out."""
 
-from typing import NewType
 from uuid import UUID
 
-from sqlalchemy import Row, delete, func, select, text
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.documents.constants import STAGE_ORDER
 from app.projects.models import Project, ProjectMember, ProjectRole, ProjectStage
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import STAGE_ORDER
 from app.users.models import User
-
-AccessibleProjectID = NewType("AccessibleProjectID", UUID)
-"""A project id whose caller membership was checked (see dependencies.get_project_context)."""
 
 
 async def get_membership(
@@ -137,48 +134,3 @@ async def lock_owner_count(session: AsyncSession, project_id: AccessibleProjectI
 async def touch_project(session: AsyncSession, project_id: AccessibleProjectID) -> None:
     project = await get_project(session, project_id)
     project.updated_at = func.now()
-
-
-# One round trip for the whole snapshot: stage statuses, each document's latest version and
-# the run being worked on (the oldest open one).
-_PROGRESS = text(
-    """
-    SELECT p.current_stage,
-           (SELECT json_agg(json_build_object(
-                       'stage', s.stage, 'status', s.status,
-                       'started_at', s.started_at, 'completed_at', s.completed_at)
-                   ORDER BY array_position(ARRAY['idea', 'specs', 'architecture', 'plan'],
-                                           s.stage::text))
-              FROM project_stage s WHERE s.project_id = p.id) AS stages,
-           (SELECT json_agg(json_build_object(
-                       'document_type', d.document_type, 'active_version', d.version,
-                       'updated_at', d.created_at))
-              FROM (SELECT DISTINCT ON (document_type) document_type, version, created_at
-                      FROM document_version WHERE project_id = p.id
-                     ORDER BY document_type, version DESC) d) AS documents,
-           (SELECT json_build_object(
-                       'id', r.id, 'kind', r.kind, 'status', r.status, 'stage', r.stage,
-                       'message_id', r.message_id, 'created_at', r.created_at,
-                       'started_at', r.started_at)
-              FROM agent_execution r
-             WHERE r.project_id = p.id AND r.status IN ('queued', 'running')
-             ORDER BY r.id
-             LIMIT 1) AS active_run
-      FROM project p
-     WHERE p.id = :project_id
-    """
-)
-
-
-async def progress_snapshot(
-    session: AsyncSession, project_id: AccessibleProjectID
-) -> Row[
-    tuple[
-        str,
-        list[dict[str, object]] | None,
-        list[dict[str, object]] | None,
-        dict[str, object] | None,
-    ]
-]:
-    result = await session.execute(_PROGRESS, {"project_id": project_id})
-    return result.one()

@@ -4,16 +4,16 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import CurrentCaller
-from app.core.deps import ResourcesDep, SessionDep
+from app.core.deps import SessionDep
 from app.core.errors import error_responses
 from app.projects import service as project_service
 from app.projects.dependencies import MemberRemoval, ProjectOwner, ProjectViewer
+from app.projects.resources import ProjectResourcesDep
 from app.projects.schemas import (
     MemberAdd,
     MemberRead,
     MemberUpdate,
     ProjectCreate,
-    ProjectProgress,
     ProjectRead,
     ProjectUpdate,
 )
@@ -61,7 +61,7 @@ async def update_project(
     responses=_SCOPED,
 )
 async def delete_project(
-    context: ProjectOwner, session: SessionDep, resources: ResourcesDep
+    context: ProjectOwner, session: SessionDep, resources: ProjectResourcesDep
 ) -> Response:
     """Delete the project and everything that belongs to it."""
     await project_service.delete_project(session, resources, context)
@@ -105,12 +105,3 @@ async def remove_member(user_id: UUID, context: MemberRemoval, session: SessionD
     """Owners remove anyone; any member may leave. The last owner can do neither."""
     await project_service.remove_member(session, context, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get("/{project_id}/progress", response_model=ProjectProgress, responses=_SCOPED)
-async def get_progress(
-    context: ProjectViewer, session: SessionDep, resources: ResourcesDep
-) -> ProjectProgress:
-    """Stage statuses, each document's active version and the newest event id: the snapshot
-    to load before subscribing to the project's events."""
-    return await project_service.progress(session, resources.events, context)

@@ -4,9 +4,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.text import UserText
-from app.documents.constants import DocumentType
-from app.documents.schemas import DocumentStatus
 from app.projects.models import ProjectRole, StageStatus
+from app.projects.stages import DocumentType
 
 
 class ProjectCreate(BaseModel):
@@ -58,28 +57,3 @@ class StageRead(BaseModel):
     status: StageStatus
     started_at: datetime | None
     completed_at: datetime | None
-
-
-class ActiveRun(BaseModel):
-    """The run the agents are on, or the next one to start."""
-
-    id: UUID
-    kind: str
-    status: str
-    stage: str
-    message_id: UUID | None
-    created_at: datetime
-    started_at: datetime | None
-
-
-class ProjectProgress(BaseModel):
-    """A snapshot to load before subscribing to the project's events."""
-
-    current_stage: DocumentType
-    stages: list[StageRead]
-    documents: list[DocumentStatus]
-    active_run: ActiveRun | None = Field(description="Null when no run is queued or running.")
-    last_event_id: str | None = Field(
-        description="The project's newest event when this snapshot was taken (null: none "
-        "yet). Subscribe with it as Last-Event-ID (or ?last_event_id=) to miss nothing."
-    )

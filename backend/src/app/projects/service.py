@@ -1,20 +1,13 @@
 from functools import partial
 from uuid import UUID
 
-import structlog
 from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import after_commit
 from app.core.redis import project_key
-from app.core.resources import Resources
-from app.documents.constants import STAGE_ORDER, DocumentType
-from app.documents.schemas import DocumentStatus
-from app.events.publisher import EventPublisher
-from app.memory import service as memory_service
 from app.projects import repository as project_repository
-from app.projects.dependencies import ProjectContext
 from app.projects.exceptions import (
     LastOwnerError,
     MemberAlreadyExistsError,
@@ -22,23 +15,21 @@ from app.projects.exceptions import (
     UnknownMemberEmailError,
 )
 from app.projects.models import Project, ProjectMember, ProjectRole
+from app.projects.resources import ProjectResources
 from app.projects.schemas import (
-    ActiveRun,
     MemberAdd,
     MemberRead,
     MemberUpdate,
     ProjectCreate,
-    ProjectProgress,
     ProjectRead,
     ProjectUpdate,
-    StageRead,
 )
+from app.projects.scoping import ProjectContext
+from app.projects.stages import DocumentType
 from app.users import service as user_service
 from app.users.exceptions import UserNotFoundError
 
 _DELETE_BATCH = 500
-
-logger = structlog.get_logger(__name__)
 
 
 def _read(project: Project, role: ProjectRole | str) -> ProjectRead:
@@ -84,32 +75,14 @@ async def update_project(
 
 
 async def delete_project(
-    session: AsyncSession, resources: Resources, context: ProjectContext
+    session: AsyncSession, resources: ProjectResources, context: ProjectContext
 ) -> None:
-    """Rows go with the transaction; the project's Redis keys, memory and export archives once
-    it has committed, so a delete that fails to commit leaves the project whole."""
+    """Rows go with the transaction; what other domains keep of the project (Redis keys,
+    memory, export archives) once it has committed, so a delete that fails to commit leaves the
+    project whole."""
     await project_repository.delete_project(session, context.project_id)
     await session.flush()
-    project_id = context.project_id
-
-    async def purge() -> None:
-        # Each step runs whatever happened to the one before; the first failure is raised
-        # once all have run, so the caller still learns the purge was incomplete.
-        failures: list[Exception] = []
-        for step in (
-            partial(purge_project_keys, resources.redis, project_id),
-            partial(memory_service.purge_project, resources.memory, project_id),
-            partial(resources.export_storage.delete_project, project_id),
-        ):
-            try:
-                await step()
-            except Exception as error:
-                logger.exception("project_purge_step_failed", project_id=str(project_id))
-                failures.append(error)
-        if failures:
-            raise failures[0]
-
-    after_commit(session, purge)
+    after_commit(session, partial(resources.purge_project, context.project_id))
 
 
 async def purge_project_keys(redis: "Redis", project_id: UUID) -> int:
@@ -193,28 +166,3 @@ async def _existing_member(
 async def _keep_an_owner(session: AsyncSession, context: ProjectContext) -> None:
     if await project_repository.lock_owner_count(session, context.project_id) <= 1:
         raise LastOwnerError
-
-
-async def progress(
-    session: AsyncSession, events: EventPublisher, context: ProjectContext
-) -> ProjectProgress:
-    # The event id is read before the database: a change that commits in between is then
-    # already in the snapshot and its event replays after last_event_id (seen twice, harmless).
-    # Read the other way round, its event could fall before last_event_id and never be seen.
-    last_event_id = await events.last_event_id(context.project_id)
-    current_stage, stages, documents, active_run = await project_repository.progress_snapshot(
-        session, context.project_id
-    )
-    written = {item["document_type"]: item for item in documents or []}
-    return ProjectProgress(
-        current_stage=DocumentType(current_stage),
-        stages=[StageRead.model_validate(item) for item in stages or []],
-        documents=[
-            DocumentStatus.model_validate(written[document_type])
-            if document_type in written
-            else DocumentStatus(document_type=document_type, active_version=None, updated_at=None)
-            for document_type in STAGE_ORDER
-        ],
-        active_run=ActiveRun.model_validate(active_run) if active_run else None,
-        last_event_id=last_event_id,
-    )

@@ -16,8 +16,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from app.core.infrastructure import Endpoints
-from app.core.resources import Resources
 from app.main import create_app
+from app.resources import Resources
 from tests.conftest import BASE_URL, make_settings
 from tests.factories import add_member, auth_headers, create_project, create_user
 from tests.support.asgi_stream import StreamingASGITransport

@@ -9,10 +9,10 @@ import pytest
 from redis.asyncio import Redis
 
 from app.core.config import Settings
-from app.core.resources import Resources
 from app.events.deltas import DeltaCoalescer
 from app.events.publisher import EventPublisher, stream_key
 from app.events.schemas import ExpertSectionDelta
+from app.resources import Resources
 from tests.conftest import make_settings
 from tests.integration.events.conftest import unreachable_redis
 

@@ -8,9 +8,9 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
 from app.core.embedded.redis import EmbeddedRedis
-from app.core.resources import Resources
 from app.events.publisher import EventPublisher, stream_key
 from app.events.schemas import ExportProgress, ProjectEvent, RunCompleted, StageCompleted
+from app.resources import Resources
 from tests.conftest import make_settings
 
 EVENTS: TypeAdapter[ProjectEvent] = TypeAdapter(ProjectEvent)

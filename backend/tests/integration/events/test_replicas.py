@@ -18,8 +18,8 @@ import pytest
 
 from app.core.config import Settings
 from app.core.embedded.redis import EmbeddedRedis
-from app.core.resources import Resources
 from app.events.schemas import ExpertSectionDelta, RunStarted
+from app.resources import Resources
 from tests.integration.events.conftest import Team, open_events
 from tests.support.live_server import Replica
 

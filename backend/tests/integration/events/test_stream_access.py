@@ -8,8 +8,8 @@ from uuid import uuid4
 
 import httpx
 
-from app.core.resources import Resources
 from app.events.schemas import RunCompleted, RunStarted
+from app.resources import Resources
 from tests.conftest import client_for, make_settings
 from tests.integration.events.conftest import Team, open_events
 

@@ -11,10 +11,10 @@ import pytest
 from redis.asyncio import Redis
 
 from app.core.embedded.redis import EmbeddedRedis
-from app.core.resources import Resources
 from app.events.publisher import stream_key
 from app.events.schemas import ExpertSectionDelta, Ping, RunCompleted
 from app.events.streams import STREAM_CLIENT_NAME, EventStreams
+from app.resources import Resources
 from tests.conftest import make_settings
 from tests.integration.events.conftest import (
     EventReader,

@@ -12,12 +12,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import unit_of_work
 from app.core.deps import SessionDep
 from app.core.errors import install_error_handlers
-from app.core.resources import Resources
 from app.events.publisher import EventPublisher, stream_key
 from app.events.schemas import RunCompleted
-from app.events.transaction import defer_event, publish_committed, unit_of_work
+from app.events.transaction import defer_event, publish_committed
+from app.resources import Resources
 from tests.conftest import make_settings
 from tests.integration.events.conftest import unreachable_redis
 

@@ -6,9 +6,9 @@ from uuid import UUID
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from app.core.resources import Resources
 from app.exports import builder
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.resources import Resources
 from tests.factories import auth_headers, create_project, create_user, seed_document
 
 IDEA_V1 = "# Идея: Кофейня\n\nПервый черновик.\n"

@@ -11,9 +11,9 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from app.core.resources import Resources
 from app.exports.builder import GAVE_UP_MESSAGE
 from app.exports.storage import LocalExportStorage
+from app.resources import Resources
 from tests.factories import stream_events
 from tests.integration.exports.conftest import Seeded, build, seed_russian_project
 

@@ -14,10 +14,10 @@ import pytest
 from httpx import AsyncClient
 from sqlalchemy import text
 
-from app.core.resources import Resources
 from app.exports import builder
 from app.exports.exceptions import ArchiveNotStoredError
 from app.exports.storage import archive_key
+from app.resources import Resources
 from tests.factories import (
     add_member,
     auth_headers,

@@ -7,15 +7,15 @@ from uuid import UUID, uuid4
 import pytest
 from qdrant_client import models
 
-from app.core.resources import Resources
-from app.documents.constants import DocumentType
 from app.memory import constants
 from app.memory import service as memory_service
 from app.memory.embeddings import Embedder
 from app.memory.schemas import IndexResult, MemoryHit
 from app.memory.store import MemoryStore
 from app.projects import repository as project_repository
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import DocumentType
+from app.resources import Resources
 from tests.factories import create_user, seed_document
 
 

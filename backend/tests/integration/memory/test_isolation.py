@@ -4,7 +4,6 @@ import uuid
 
 import pytest
 
-from app.documents.constants import DocumentType
 from app.memory import constants
 from app.memory import repository as memory_repository
 from app.memory.constants import MemorySource
@@ -12,6 +11,7 @@ from app.memory.repository import MemoryPoint
 from app.memory.text import content_hash
 from app.projects import repository as project_repository
 from app.projects.exceptions import ProjectNotFoundError
+from app.projects.stages import DocumentType
 from tests.integration.memory.conftest import Memory, texts
 
 SECRET_B = "# Pricing\n\nProject B charges 49 euros a month for the Falcon plan."

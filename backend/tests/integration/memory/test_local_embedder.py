@@ -5,8 +5,8 @@ import os
 import subprocess
 import sys
 
-from app.core.resources import Resources
 from app.memory.embeddings.local import LocalEmbedder
+from app.resources import Resources
 
 
 async def test_vectors_are_unit_length_and_close_for_close_meanings(resources: Resources) -> None:

@@ -8,11 +8,11 @@ from qdrant_client import models
 
 from app.core.config import Settings
 from app.core.infrastructure import Endpoints
-from app.documents.constants import DocumentType
 from app.memory import service as memory_service
 from app.memory.embeddings import create_embedder
 from app.memory.embeddings.openai import OpenAIEmbedder
 from app.memory.exceptions import EmbeddingsFailedError, EmbeddingsUnavailableError
+from app.projects.stages import DocumentType
 from tests.conftest import client_for, make_settings
 from tests.integration.memory.conftest import Memory
 from tests.integration.memory.embeddings_server import EmbeddingsServer, vector_for

@@ -4,11 +4,11 @@ from uuid import UUID
 
 from httpx import AsyncClient
 
-from app.core.resources import Resources
-from app.documents.constants import DocumentType
 from app.memory import service as memory_service
 from app.projects import repository as project_repository
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import DocumentType
+from app.resources import Resources
 from tests.factories import auth_headers, create_project, create_user, seed_document
 from tests.integration.memory.conftest import Memory, hooked_store
 

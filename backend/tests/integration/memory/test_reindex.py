@@ -2,11 +2,11 @@
 
 import pytest
 
-from app.documents.constants import DocumentType
 from app.documents.exceptions import VersionNotFoundError
 from app.memory import constants
 from app.memory.constants import MemorySource
 from app.memory.exceptions import ProjectLanguageUnknownError
+from app.projects.stages import DocumentType
 from tests.integration.memory.conftest import Memory, hooked_store, texts
 
 V1 = (

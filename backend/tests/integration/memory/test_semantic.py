@@ -2,7 +2,7 @@
 
 import pytest
 
-from app.documents.constants import DocumentType
+from app.projects.stages import DocumentType
 from tests.integration.memory.conftest import Memory
 
 CORPUS = """# Architecture

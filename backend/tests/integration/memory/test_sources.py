@@ -1,8 +1,8 @@
 """Sections and messages are remembered beside the documents, each text once per search."""
 
-from app.documents.constants import DocumentType
 from app.memory import service as memory_service
 from app.memory.constants import MemorySource
+from app.projects.stages import DocumentType
 from tests.integration.memory.conftest import Memory
 
 SECTION = "## Components\n\nA React front end talks to a FastAPI backend; Qdrant keeps the vectors."

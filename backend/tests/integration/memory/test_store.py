@@ -9,10 +9,10 @@ from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException
 
 from app.core.config import Settings
-from app.core.resources import Resources
 from app.memory.embeddings import Embedder
 from app.memory.exceptions import EmbeddingsUnavailableError, MemoryCollectionMismatchError
 from app.memory.store import MemoryStore
+from app.resources import Resources
 from tests.conftest import make_settings
 
 

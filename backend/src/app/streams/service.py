@@ -14,7 +14,7 @@ from app.core.config import Settings
 from app.core.redis import project_key
 from app.core.security import hash_token, new_opaque_token
 from app.events.schemas import EventStreamTicket
-from app.projects.dependencies import ProjectContext
+from app.projects.scoping import ProjectContext
 
 TICKET_PREFIX = "jxt_"
 

@@ -7,12 +7,15 @@ from pydantic import WithJsonSchema
 from sse_starlette import EventSourceResponse
 from starlette.types import Receive, Scope, Send
 
-from app.core.deps import ResourcesDep
+from app.core.deps import SessionDep
 from app.core.errors import error_responses, json_error_responses
-from app.events import service as event_service
-from app.events.dependencies import EventStreamContext
 from app.events.schemas import EventStreamTicket, ProjectEvent
 from app.projects.dependencies import ProjectViewer
+from app.streams import progress as progress_service
+from app.streams import service as stream_service
+from app.streams.dependencies import EventStreamContext
+from app.streams.resources import StreamResourcesDep
+from app.streams.schemas import ProjectProgress
 
 router = APIRouter(prefix="/projects", tags=["events"])
 
@@ -89,7 +92,7 @@ def describe_stream_items(openapi: dict[str, Any]) -> dict[str, Any]:
 )
 async def stream_events(
     context: EventStreamContext,
-    resources: ResourcesDep,
+    resources: StreamResourcesDep,
     last_event_id_header: Annotated[
         str | None,
         Header(
@@ -148,7 +151,24 @@ async def stream_events(
     responses=error_responses(401, 404),
 )
 async def create_stream_ticket(
-    context: ProjectViewer, resources: ResourcesDep
+    context: ProjectViewer, resources: StreamResourcesDep
 ) -> EventStreamTicket:
     """A single-use ticket that opens this project's event stream without a header."""
-    return await event_service.issue_ticket(resources.redis, resources.settings, context)
+    return await stream_service.issue_ticket(resources.redis, resources.settings, context)
+
+
+# The snapshot lives beside the stream it prepares, under the projects' tag as before.
+progress_router = APIRouter(prefix="/projects", tags=["projects"])
+
+
+@progress_router.get(
+    "/{project_id}/progress",
+    response_model=ProjectProgress,
+    responses=error_responses(401, 403, 404),
+)
+async def get_progress(
+    context: ProjectViewer, session: SessionDep, resources: StreamResourcesDep
+) -> ProjectProgress:
+    """Stage statuses, each document's active version and the newest event id: the snapshot
+    to load before subscribing to the project's events."""
+    return await progress_service.progress(session, resources.events, context)

@@ -1,12 +1,22 @@
-"""Long-lived clients owned by the application's lifespan."""
+"""The composition root's resources: the long-lived clients owned by the application's lifespan,
+wired together here, above every domain.
+
+No domain imports this module. Each states what it needs as a ``Protocol`` (e.g.
+:class:`app.exports.resources.ExportResources`) and receives a :class:`Resources`, which
+:func:`_satisfies_every_domain` checks against all of them.
+"""
 
 from dataclasses import dataclass
+from functools import partial
 
+import structlog
 from qdrant_client import AsyncQdrantClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.providers import Provider, build_providers
+from app.auth.resources import AuthResources
+from app.conversation.resources import ConversationResources
 from app.core.config import Settings
 from app.core.db import create_engine, create_session_factory
 from app.core.infrastructure import Endpoints
@@ -16,9 +26,19 @@ from app.core.redis import create_redis
 from app.core.security import AccessTokens
 from app.events.publisher import EventPublisher
 from app.events.streams import EventStreams
+from app.events.transaction import publishing
+from app.exports.resources import ExportResources
 from app.exports.storage import ExportStorage, LocalExportStorage
+from app.health.resources import HealthResources
+from app.memory import service as memory_service
 from app.memory.embeddings import create_embedder
 from app.memory.store import MemoryStore
+from app.projects import service as project_service
+from app.projects.resources import ProjectResources
+from app.projects.scoping import AccessibleProjectID
+from app.streams.resources import StreamResources
+
+logger = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -48,21 +68,41 @@ class Resources:
         signing_key = load_signing_key(settings)
         qdrant = create_qdrant(settings, endpoints)
         redis = create_redis(settings, endpoints.redis_url)
+        events = EventPublisher(settings, redis)
         return cls(
             settings=settings,
             endpoints=endpoints,
             engine=engine,
-            session_factory=create_session_factory(engine),
+            # Every unit of work publishes the events that committed with it.
+            session_factory=create_session_factory(engine, on_commit=[publishing(events)]),
             redis=redis,
             qdrant=qdrant,
             memory=MemoryStore(settings, qdrant, create_embedder(settings)),
             signing_key=signing_key,
             access_tokens=AccessTokens(settings, signing_key),
             auth_providers=build_providers(settings),
-            events=EventPublisher(settings, redis),
+            events=events,
             event_streams=EventStreams(settings, endpoints.redis_url),
             export_storage=LocalExportStorage(settings.exports_path),
         )
+
+    async def purge_project(self, project_id: AccessibleProjectID) -> None:
+        """What a deleted project leaves outside its rows: its Redis keys, its memory and its
+        export archives. Each step runs whatever happened to the one before; the first failure
+        is raised once all have run, so the caller still learns the purge was incomplete."""
+        failures: list[Exception] = []
+        for step in (
+            partial(project_service.purge_project_keys, self.redis, project_id),
+            partial(memory_service.purge_project, self.memory, project_id),
+            partial(self.export_storage.delete_project, project_id),
+        ):
+            try:
+                await step()
+            except Exception as error:
+                logger.exception("project_purge_step_failed", project_id=str(project_id))
+                failures.append(error)
+        if failures:
+            raise failures[0]
 
     async def close(self) -> None:
         await self.memory.aclose()
@@ -70,3 +110,16 @@ class Resources:
         await self.event_streams.aclose()
         await self.redis.aclose()
         await self.engine.dispose()
+
+
+def _satisfies_every_domain(resources: Resources) -> None:
+    """Never called: mypy checks here that Resources gives each domain what it asks for."""
+    needs: tuple[
+        AuthResources,
+        ProjectResources,
+        ConversationResources,
+        ExportResources,
+        HealthResources,
+        StreamResources,
+    ] = (resources, resources, resources, resources, resources, resources)
+    del needs

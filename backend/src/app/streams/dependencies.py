@@ -8,11 +8,13 @@ from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials
 
 from app.auth.dependencies import bearer_scheme, get_caller
 from app.auth.service import Caller
-from app.core.deps import ResourcesDep, SessionDep
+from app.core.deps import SessionDep
 from app.core.security import InvalidCredentialsError
-from app.events import service as event_service
-from app.projects.dependencies import ProjectContext, get_project_context
+from app.projects.dependencies import get_project_context
 from app.projects.models import ProjectRole
+from app.projects.scoping import ProjectContext
+from app.streams import service as stream_service
+from app.streams.resources import StreamResourcesDep
 
 # A security scheme rather than a plain query parameter, so that the schema says what it is:
 # the alternative to the bearer token, either one enough.
@@ -28,7 +30,7 @@ ticket_scheme = APIKeyQuery(
 async def event_stream_context(
     project_id: UUID,
     session: SessionDep,
-    resources: ResourcesDep,
+    resources: StreamResourcesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     ticket: Annotated[str | None, Security(ticket_scheme)] = None,
 ) -> ProjectContext:
@@ -39,7 +41,7 @@ async def event_stream_context(
     ticket of someone who is no longer a member meets the 404 of every non-member.
     """
     if ticket is not None:
-        user_id = await event_service.redeem_ticket(resources.redis, project_id, ticket)
+        user_id = await stream_service.redeem_ticket(resources.redis, project_id, ticket)
         if user_id is None:
             raise InvalidCredentialsError("The stream ticket is unknown, used or expired.")
         caller = Caller(user_id=user_id, via_personal_token=False)

@@ -1,0 +1,21 @@
+"""What the streams need from the application's resources (see :mod:`app.resources`)."""
+
+from typing import Annotated, Protocol
+
+from fastapi import Depends
+
+from app.auth.resources import AuthResources
+from app.core.deps import get_resources
+from app.events.publisher import EventPublisher
+from app.events.streams import EventStreams
+from app.projects.resources import ProjectResources
+
+
+class StreamResources(AuthResources, ProjectResources, Protocol):
+    @property
+    def events(self) -> EventPublisher: ...
+    @property
+    def event_streams(self) -> EventStreams: ...
+
+
+StreamResourcesDep = Annotated[StreamResources, Depends(get_resources)]
