@@ -27,13 +27,6 @@ def _block(text: str, label: str) -> str:
     return text[opened + 4 : closed] if opened >= 0 and closed >= 0 else ""
 
 
-def _line_after(text: str, label: str) -> str:
-    for line in text.splitlines():
-        if line.startswith(label):
-            return line[len(label) :].strip()
-    return ""
-
-
 def _prompt(body: dict[str, Any]) -> str:
     return "\n".join(
         message_text(message) for message in body.get("messages", []) if message["role"] == "user"
@@ -46,76 +39,56 @@ def conversation_responder(body: dict[str, Any]) -> Reply | None:
     if schema is None:
         return TextReply(_section(prompt))
     fields = set(schema.get("properties", {}))
-    if fields == {"language"}:
-        user_text = _block(prompt, "User message:")
-        cyrillic = any("а" <= char.lower() <= "я" for char in user_text)
-        return structured_reply(body, {"language": "ru" if cyrillic else "en"})
-    if fields == {"greeting", "restructured_idea"}:
+    if fields == {"language", "greeting", "restructured_idea"}:
         idea = _block(prompt, "Raw idea:")
+        cyrillic = any("а" <= char.lower() <= "я" for char in idea)
         return structured_reply(
             body,
             {
+                "language": "ru" if cyrillic else "en",
                 "greeting": "Здравствуйте! Команда задаст несколько вопросов.",
                 "restructured_idea": f"# Идея\n\n<!-- section:summary -->\n\n{idea}",
             },
         )
-    if {"action", "reason"} <= fields:
-        return structured_reply(body, _floor(prompt))
     if fields == {"questions"}:
         return structured_reply(body, {"questions": QUESTIONS})
-    if fields == {"kind", "expert"}:
+    if fields == {"kind", "expert", "reply"}:
         return structured_reply(body, _intent(_block(prompt, "User message:")))
-    if fields == {"document", "summary"}:
-        # Anchored on the fences: the words alone also occur in the task's own text.
-        document = _block(prompt, "document:\n<<<")
+    if fields == {"edits", "summary", "stage_covered"}:
+        # One replace of the expert's section, as written: the section's own marker names it.
         section = _block(prompt, "section:\n<<<")
+        markers = re.findall(r"<!-- section:([a-z_]+) -->", section)
+        edits = [{"op": "replace", "section": markers[0], "content": section}] if markers else []
         return structured_reply(
-            body, {"document": f"{document}\n\n{section}", "summary": "Добавлен раздел эксперта."}
+            body,
+            {"edits": edits, "summary": "Добавлен раздел эксперта.", "stage_covered": False},
         )
+    if fields == {"message"}:
+        return structured_reply(body, {"message": "Этап завершён. Напишите «дальше»."})
     return None
 
 
 QUESTIONS = [
     {
         "text": "Кто главный пользователь?",
-        "options": [
-            {"letter": "a", "text": "Пекарни"},
-            {"letter": "b", "text": "Покупатели"},
-            {"letter": "c", "text": "Курьеры"},
-        ],
-        "recommended": "b",
+        "options": ["Пекарни", "Покупатели", "Курьеры"],
+        "recommended": 2,
     },
-    {
-        "text": "Как зарабатываем?",
-        "options": [
-            {"letter": "a", "text": "Подписка"},
-            {"letter": "b", "text": "Комиссия"},
-        ],
-        "recommended": "a",
-    },
+    {"text": "Как зарабатываем?", "options": ["Подписка", "Комиссия"], "recommended": 1},
 ]
-
-
-def _floor(prompt: str) -> dict[str, Any]:
-    listed = _line_after(prompt, "The experts of this stage:")
-    experts = [name.strip() for name in listed.split(",")]
-    spoken = _line_after(prompt, "Experts who already had the floor in this stage (in order):")
-    waiting = [name for name in experts if name and name not in spoken]
-    if not waiting:
-        return {"action": "stage_covered", "agent": None, "reason": "Все эксперты выступили."}
-    return {"action": "give_floor", "agent": waiting[0], "reason": "Его разделы пусты."}
 
 
 def _intent(message: str) -> dict[str, Any]:
     lowered = message.strip().lower()
+    reply = "Понял вас."
     if any(word in lowered for word in SATISFIED_WORDS):
-        return {"kind": "satisfied", "expert": None}
+        return {"kind": "satisfied", "expert": None, "reply": reply}
     if lowered in ACCEPT_WORDS:
-        return {"kind": "accept_recommendations", "expert": None}
+        return {"kind": "accept_recommendations", "expert": None, "reply": reply}
     mention = _EXPERT_MENTION.search(lowered)
     if mention is not None:
-        return {"kind": "address_expert", "expert": mention.group(1)}
-    return {"kind": "answers", "expert": None}
+        return {"kind": "address_expert", "expert": mention.group(1), "reply": reply}
+    return {"kind": "answers", "expert": None, "reply": reply}
 
 
 def _section(prompt: str) -> str:

@@ -8,6 +8,7 @@ from saq.types import PartialTimersDict
 from app.conversation.worker import DRAIN_PROJECT, drain_project, recover_open_runs
 from app.core.jobs import JobContext
 from app.exports import jobs as export_jobs
+from app.memory import jobs as memory_jobs
 from app.resources import Resources
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ def create_worker(
         queue,
         functions=[
             (DRAIN_PROJECT, drain_project),
+            (memory_jobs.INDEX_VERSION, memory_jobs.index_version),
+            (memory_jobs.INDEX_SECTION, memory_jobs.index_section),
             (export_jobs.BUILD_EXPORT, export_jobs.build_export),
         ],
         cron_jobs=[export_jobs.cleanup_cron_job(resources.settings)],

@@ -4,26 +4,13 @@ import pathlib
 import pytest
 from pydantic import ValidationError
 
-from app.conversation.contracts import (
-    ExpertQuestions,
-    FloorAction,
-    Intent,
-    LanguageDetection,
-    floor_decision_for,
-)
+from app.conversation.contracts import ExpertQuestions, Opening, integration_for, intent_for
 from app.conversation.prompts import instructions
+from app.conversation.questions import from_model
 from app.conversation.roster import EXPERTS, PRODUCT_MANAGER, agent, experts_of
 from app.documents.sections import REQUIRED_SECTIONS
 from app.llm.constants import AgentName
 from app.projects.stages import STAGE_ORDER, DocumentType
-
-
-def _question(letters: str, recommended: str | None = None) -> dict[str, object]:
-    return {
-        "text": "Which?",
-        "options": [{"letter": letter, "text": f"option {letter}"} for letter in letters],
-        "recommended": recommended,
-    }
 
 
 def test_the_roster_has_fourteen_experts_covering_every_section() -> None:
@@ -44,48 +31,80 @@ def test_every_agent_has_a_prompt_that_fixes_the_language(spec: object) -> None:
     assert "$" not in text
 
 
-@pytest.mark.parametrize("code", ["ru", "EN", " de "])
-def test_language_codes_come_from_iso_639_1(code: str) -> None:
-    assert LanguageDetection(language=code).language == code.strip().lower()
+def _opening(language: str) -> dict[str, object]:
+    return {"language": language, "greeting": "Hi", "restructured_idea": "# Idea"}
 
 
-@pytest.mark.parametrize("code", ["russian", "xx", "rus", ""])
-def test_anything_else_is_not_a_language(code: str) -> None:
-    with pytest.raises(ValidationError):
-        LanguageDetection(language=code)
-
-
-def test_questions_are_lettered_from_a_without_gaps() -> None:
-    ExpertQuestions.model_validate({"questions": [_question("abc", "b")]})
-    for bad in (_question("ac"), _question("bcd"), _question("ab", "c"), _question("a")):
+def test_the_language_is_an_iso_639_1_code_in_the_schema_itself() -> None:
+    assert Opening.model_validate(_opening("ru")).language == "ru"
+    schema = Opening.model_json_schema()
+    codes = schema["properties"]["language"]["enum"]
+    assert {"en", "ru", "de"} <= set(codes)
+    assert len(codes) == len(set(codes)) > 150
+    for bad in ("russian", "xx", "rus", "", "RU"):
         with pytest.raises(ValidationError):
-            ExpertQuestions.model_validate({"questions": [bad]})
-    with pytest.raises(ValidationError):
-        ExpertQuestions.model_validate({"questions": [_question("ab")] * 6})
-    with pytest.raises(ValidationError):
-        ExpertQuestions.model_validate({"questions": []})
+            Opening.model_validate(_opening(bad))
 
 
-def test_the_floor_goes_only_to_the_stages_experts() -> None:
-    decision_type = floor_decision_for(experts_of(DocumentType.SPECS))
-    ok = decision_type.model_validate(
-        {"action": "give_floor", "agent": "qa_expert", "reason": "tests are thin"}
+def test_questions_are_plain_options_that_the_engine_letters() -> None:
+    asked = ExpertQuestions.model_validate(
+        {"questions": [{"text": "Which?", "options": ["x", "y", "z"], "recommended": 2}]}
     )
-    assert ok.action is FloorAction.GIVE_FLOOR
+    [question] = from_model(asked)
+    assert [(o.letter, o.text) for o in question.options] == [("a", "x"), ("b", "y"), ("c", "z")]
+    assert question.recommended == "b"
+    schema = ExpertQuestions.model_json_schema()
+    assert schema["properties"]["questions"]["maxItems"] == 5
     for bad in (
-        {"action": "give_floor", "agent": "business_analyst", "reason": "x"},
-        {"action": "give_floor", "agent": None, "reason": "x"},
-        {"action": "give_floor", "agent": "qa_expert", "reason": ""},
+        {"questions": []},
+        {"questions": [{"text": "Which?", "options": ["only one"]}]},
+        {"questions": [{"text": "Which?", "options": ["x", "y"], "recommended": 6}]},
+        {"questions": [{"text": "Which?", "options": ["x", "y"]}] * 6},
     ):
         with pytest.raises(ValidationError):
-            decision_type.model_validate(bad)
-    covered = decision_type.model_validate({"action": "stage_covered", "reason": "done"})
-    assert covered.action is FloorAction.STAGE_COVERED
+            ExpertQuestions.model_validate(bad)
 
 
-def test_addressing_an_expert_names_them() -> None:
+def test_a_recommendation_of_an_option_that_is_not_there_is_no_recommendation() -> None:
+    asked = ExpertQuestions.model_validate(
+        {"questions": [{"text": "Which?", "options": ["x", "y"], "recommended": 5}]}
+    )
+    assert from_model(asked)[0].recommended is None
+
+
+def test_integration_edits_name_only_the_stages_sections() -> None:
+    integration = integration_for(DocumentType.SPECS)
+    ok = integration.model_validate(
+        {
+            "edits": [{"op": "replace", "section": "test_strategy", "content": "## T"}],
+            "summary": "s",
+            "stage_covered": False,
+        }
+    )
+    assert ok.edits[0].section == "test_strategy"
+    schema = integration.model_json_schema()
+    assert "test_strategy" in str(schema)
+    assert "problem" not in str(schema)
     with pytest.raises(ValidationError):
-        Intent.model_validate({"kind": "address_expert"})
+        integration.model_validate(
+            {
+                "edits": [{"op": "replace", "section": "problem", "content": "x"}],
+                "summary": "s",
+                "stage_covered": False,
+            }
+        )
+
+
+def test_only_the_stages_experts_can_be_addressed() -> None:
+    intent = intent_for(DocumentType.SPECS)
+    assert intent.model_validate({"kind": "address_expert", "expert": "qa_expert", "reply": "ok"})
+    for bad in (
+        {"kind": "address_expert", "expert": "business_analyst", "reply": "ok"},
+        {"kind": "other", "expert": None, "reply": ""},
+        {"kind": "whatever", "expert": None, "reply": "ok"},
+    ):
+        with pytest.raises(ValidationError):
+            intent.model_validate(bad)
 
 
 LANGUAGE_DETECTORS = ("langdetect", "langid", "fasttext", "lingua", "polyglot", "pycld2", "cld3")

@@ -39,5 +39,13 @@ def test_every_service_entry_point_takes_an_accessible_project_id() -> None:
 
 def test_search_accepts_no_filter_and_no_language_from_its_caller() -> None:
     parameters = inspect.signature(memory_service.search).parameters
-    assert list(parameters) == ["session", "memory", "project_id", "query", "limit"]
+    # exclude_document can only narrow a search (drop one document's chunks), never widen it.
+    assert list(parameters) == [
+        "session",
+        "memory",
+        "project_id",
+        "query",
+        "limit",
+        "exclude_document",
+    ]
     assert parameters["project_id"].default is inspect.Parameter.empty

@@ -1,92 +1,52 @@
-"""What each step of the conversation must return, validated beyond types.
+"""What each model call of the conversation must return.
 
-An output that fails these checks goes back to the model with the error (the LLM gateway's
-bounded output retries), so a small local model gets a chance to correct itself.
+The constraints live in the JSON schema the model is sent (enums for language codes, agents
+and section keys, bounds on lengths and counts), so a grammar-constrained server can only
+produce valid output, and a model that may say anything the schema allows still leaves the
+conversation in a valid state: everything the model returns is advice the engine checks.
+Letters of options, ids and the order of the conversation are the engine's, never the model's.
 """
 
 from enum import StrEnum
+from functools import cache
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, Field, create_model
 
 from app.conversation.languages import ISO_639_1
-from app.conversation.roster import AgentSpec
+from app.conversation.roster import experts_of
+from app.documents.sections import REQUIRED_SECTIONS
+from app.projects.stages import DocumentType
 
-LETTERS = "abcde"
+MAX_SECTION_CHARS = 20_000
 
-
-class LanguageDetection(BaseModel):
-    """The language the user wrote in."""
-
-    language: str = Field(description="ISO 639-1 code of the user's language, e.g. en, ru, de.")
-
-    @field_validator("language")
-    @classmethod
-    def _iso_639_1(cls, value: str) -> str:
-        code = value.strip().lower()
-        if code not in ISO_639_1:
-            raise ValueError(f"{value!r} is not an ISO 639-1 language code")
-        return code
+LanguageCode = Literal[tuple(sorted(ISO_639_1))]  # type: ignore[valid-type]
 
 
-class Greeting(BaseModel):
-    """The Product Manager's first answer: a greeting and the idea, restructured."""
+class Opening(BaseModel):
+    """The Product Manager's first answer: the user's language, a greeting, and the idea."""
 
+    language: LanguageCode = Field(  # type: ignore[valid-type]
+        description="ISO 639-1 code of the language the user wrote in, e.g. en, ru, de."
+    )
     greeting: str = Field(min_length=1, max_length=2000)
     restructured_idea: str = Field(
         min_length=1,
-        max_length=20_000,
+        max_length=MAX_SECTION_CHARS,
         description="Markdown: the user's idea, restructured, adding nothing of your own.",
     )
 
 
-class FloorAction(StrEnum):
-    GIVE_FLOOR = "give_floor"
-    STAGE_COVERED = "stage_covered"
-
-
-class _FloorDecisionBase(BaseModel):
-    action: FloorAction
-    reason: str = Field(min_length=1, max_length=500)
-
-    @model_validator(mode="after")
-    def _agent_with_the_floor(self) -> "_FloorDecisionBase":
-        agent = getattr(self, "agent", None)
-        if self.action is FloorAction.GIVE_FLOOR and agent is None:
-            raise ValueError("give_floor needs the agent who gets the floor")
-        return self
-
-
-def floor_decision_for(experts: tuple[AgentSpec, ...]) -> type[_FloorDecisionBase]:
-    """The floor decision of one stage: only that stage's experts can be named."""
-    names = tuple(spec.name.value for spec in experts)
-    agent_type: Any = Literal[names]
-    model: type[_FloorDecisionBase] = create_model(
-        "FloorDecision",
-        __base__=_FloorDecisionBase,
-        agent=(agent_type | None, Field(default=None, description="Who speaks next.")),
-    )
-    return model
-
-
-class Option(BaseModel):
-    letter: Literal["a", "b", "c", "d", "e"]
-    text: str = Field(min_length=1, max_length=500)
-
-
 class QuestionOut(BaseModel):
     text: str = Field(min_length=1, max_length=1000)
-    options: list[Option] = Field(min_length=2, max_length=5)
-    recommended: Literal["a", "b", "c", "d", "e"] | None = None
-
-    @model_validator(mode="after")
-    def _letters_from_a_without_gaps(self) -> "QuestionOut":
-        letters = "".join(option.letter for option in self.options)
-        if letters != LETTERS[: len(self.options)]:
-            raise ValueError(f"options must be lettered a, b, c… without gaps, got {letters!r}")
-        if self.recommended is not None and self.recommended not in letters:
-            raise ValueError(f"the recommended option {self.recommended!r} is not an option")
-        return self
+    options: list[str] = Field(
+        min_length=2,
+        max_length=5,
+        description="The answers to choose from; the first is lettered a, the next b, and so on.",
+    )
+    recommended: int | None = Field(
+        default=None, ge=1, le=5, description="The number (1 = a) of the option you recommend."
+    )
 
 
 class ExpertQuestions(BaseModel):
@@ -95,13 +55,49 @@ class ExpertQuestions(BaseModel):
     questions: list[QuestionOut] = Field(min_length=1, max_length=5)
 
 
-class Integration(BaseModel):
-    """The Product Manager's integration of an expert's section into the stage document."""
+class EditOp(StrEnum):
+    REPLACE = "replace"
+    INSERT = "insert"
+    REMOVE = "remove"
 
-    document: str = Field(
-        min_length=1, max_length=200_000, description="The whole new document, Markdown."
+
+class _SectionEditBase(BaseModel):
+    op: EditOp
+    content: str | None = Field(
+        default=None,
+        max_length=MAX_SECTION_CHARS,
+        description="With replace and insert: the section's Markdown, its heading first.",
     )
+
+
+class _IntegrationBase(BaseModel):
     summary: str = Field(min_length=1, max_length=500, description="What changed, briefly.")
+    stage_covered: bool = Field(
+        description="True when the stage document now answers what this stage needs."
+    )
+
+    # Filled in by create_model with the stage's own section keys.
+    edits: list[Any]
+
+
+@cache
+def integration_for(stage: DocumentType) -> type[_IntegrationBase]:
+    """The integration output of one stage: edits can only name that stage's sections."""
+    keys: Any = Literal[tuple(spec.key for spec in REQUIRED_SECTIONS[stage])]
+    edit: type[_SectionEditBase] = create_model(
+        "SectionEdit",
+        __base__=_SectionEditBase,
+        section=(
+            keys,
+            Field(description="The key of the section (its <!-- section:… --> marker)."),
+        ),
+    )
+    model: type[_IntegrationBase] = create_model(
+        "Integration",
+        __base__=_IntegrationBase,
+        edits=(list[edit], Field(max_length=len(REQUIRED_SECTIONS[stage]))),
+    )
+    return model
 
 
 class IntentKind(StrEnum):
@@ -109,19 +105,36 @@ class IntentKind(StrEnum):
     SATISFIED = "satisfied"
     ADDRESS_EXPERT = "address_expert"
     ACCEPT_RECOMMENDATIONS = "accept_recommendations"
+    NEXT_STAGE = "next_stage"
     OTHER = "other"
 
 
-class Intent(BaseModel):
-    """What the user's message means for the conversation."""
-
+class _IntentBase(BaseModel):
     kind: IntentKind
-    expert: str | None = Field(
-        default=None, description="With address_expert: the expert's name, e.g. qa_expert."
+    reply: str = Field(
+        min_length=1,
+        max_length=2000,
+        description="A short answer to the user, shown when the message is not an answer.",
     )
+    expert: Any = None
 
-    @model_validator(mode="after")
-    def _expert_when_addressed(self) -> "Intent":
-        if self.kind is IntentKind.ADDRESS_EXPERT and not self.expert:
-            raise ValueError("address_expert needs the expert's name")
-        return self
+
+@cache
+def intent_for(stage: DocumentType) -> type[_IntentBase]:
+    """What a free-text message means; only the stage's experts can be addressed."""
+    names: Any = Literal[tuple(spec.name.value for spec in experts_of(stage))]
+    model: type[_IntentBase] = create_model(
+        "Intent",
+        __base__=_IntentBase,
+        expert=(
+            names | None,
+            Field(default=None, description="With address_expert: who the user asks for."),
+        ),
+    )
+    return model
+
+
+class StageClosing(BaseModel):
+    """The Product Manager's message when a stage is completed."""
+
+    message: str = Field(min_length=1, max_length=3000)

@@ -21,3 +21,8 @@ class StageOrderError(AppError):
 class StageStateError(AppError):
     status_code = status.HTTP_409_CONFLICT
     code = "stage_state"
+
+
+class StageIncompleteError(AppError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "stage_incomplete"

@@ -6,10 +6,6 @@ from string import Template
 
 from app.conversation.roster import AgentSpec
 
-_LANGUAGE_DETECTION_INSTRUCTIONS = (
-    "You identify the natural language a text is written in and answer with its ISO 639-1 code."
-)
-
 
 @cache
 def _template(name: str) -> Template:
@@ -22,15 +18,19 @@ def render(name: str, **values: object) -> str:
     return _template(name).substitute({key: str(value) for key, value in values.items()})
 
 
-def instructions(spec: AgentSpec, language: str) -> str:
+def instructions(spec: AgentSpec, language: str | None) -> str:
     """The agent's system instructions: the shared rules, then its own brief."""
     return "\n\n".join(
         (
-            render("common.md", role=spec.role, focus=spec.focus, language=language),
+            render("common.md", role=spec.role, focus=spec.focus, language=_rule(language)),
             render(f"agents/{spec.name.value}.md"),
         )
     )
 
 
-def language_detection_instructions() -> str:
-    return _LANGUAGE_DETECTION_INSTRUCTIONS
+def _rule(language: str | None) -> str:
+    # Before the first answer the project has no language yet: the Product Manager answers in
+    # the user's own, which it also names.
+    if language is None:
+        return "the language the user writes in"
+    return f'the project\'s language, ISO 639-1 code "{language}"'

@@ -137,3 +137,18 @@ async def state(session: AsyncSession, project_id: AccessibleProjectID) -> Conve
         .with_for_update()
     )
     return result.scalar_one()
+
+
+async def save_cursor(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    run_id: UUID,
+    step: str,
+    carry: dict[str, Any],
+) -> None:
+    """Move the run's cursor; in the transaction of the step whose effect it records."""
+    await session.execute(
+        update(AgentExecution)
+        .where(AgentExecution.project_id == project_id, AgentExecution.id == run_id)
+        .values(step=step, carry=carry)
+    )

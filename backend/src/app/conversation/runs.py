@@ -14,19 +14,20 @@ from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
 import structlog
+from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversation import repository as conversation_repository
 from app.conversation.engine import RunInfo, Turn
 from app.conversation.models import AgentExecution, RunKind, RunStatus
 from app.conversation.resources import ConversationResources
+from app.conversation.store import post_cancelled, post_text
 from app.core.db import unit_of_work
 from app.core.errors import AppError
 from app.core.redis import project_key
 from app.events import schemas as events
 from app.events.transaction import defer_event
-from app.messages import repository as message_repository
-from app.messages.models import MessageKind, MessageRole
+from app.messages.models import MessageRole
 from app.projects.scoping import AccessibleProjectID
 from app.projects.stages import DocumentType
 
@@ -83,7 +84,7 @@ async def project_lock(resources: ConversationResources, project_id: UUID) -> As
 
 
 async def drain_project(
-    resources: ConversationResources, gateway: "LLMGateway", project_id: UUID
+    resources: ConversationResources, gateway: "LLMGateway", queue: Queue, project_id: UUID
 ) -> bool:
     """Run the project's waiting runs in order; False when another worker holds the project."""
     # The id comes from a run row this service wrote after the access guard admitted its user.
@@ -92,7 +93,7 @@ async def drain_project(
         if not held:
             return False
         while (run := await _claim_next(resources, scoped)) is not None:
-            await _execute(resources, gateway, run)
+            await _execute(resources, gateway, queue, run)
     return True
 
 
@@ -112,9 +113,11 @@ async def _claim_next(
             if run is None:
                 return None
             if run.cancel_requested:
+                await _post_cancelled(session, run)
                 _end(session, run, RunStatus.CANCELLED, "cancelled", "The run was cancelled.")
                 continue
             if run.attempts >= settings.conversation_max_attempts:
+                await _post_failure(session, run, "run_abandoned")
                 _end(
                     session,
                     run,
@@ -122,9 +125,9 @@ async def _claim_next(
                     "run_abandoned",
                     "The run stopped unexpectedly too many times.",
                 )
-                await _post_failure(session, run, "run_abandoned")
                 continue
             if run.user_id is None:
+                await _post_failure(session, run, "user_gone", "The run's user was deleted.")
                 _end(session, run, RunStatus.FAILED, "user_gone", "The run's user was deleted.")
                 continue
             run.status = RunStatus.RUNNING
@@ -147,11 +150,15 @@ async def _claim_next(
                 message_id=run.message_id,
                 kind=RunKind(run.kind),
                 stage=DocumentType(run.stage),
+                step=run.step,
+                carry=run.carry,
             )
 
 
-async def _execute(resources: ConversationResources, gateway: "LLMGateway", run: RunInfo) -> None:
-    turn = asyncio.create_task(Turn(resources, gateway, run).execute())
+async def _execute(
+    resources: ConversationResources, gateway: "LLMGateway", queue: Queue, run: RunInfo
+) -> None:
+    turn = asyncio.create_task(Turn(resources, gateway, queue, run).execute())
     heartbeat = asyncio.create_task(_heartbeat(resources, run, turn))
     outcome: tuple[RunStatus, str | None, str | None]
     try:
@@ -204,9 +211,12 @@ async def _finish(
         row = await conversation_repository.get_run(session, run.project_id, run.id, lock=True)
         if row is None:
             return
-        _end(session, row, status, code, message)
+        # The chat's message first: the run's last event is its end.
         if status is RunStatus.FAILED and code is not None:
             await _post_failure(session, row, code, message)
+        elif status is RunStatus.CANCELLED:
+            await _post_cancelled(session, row)
+        _end(session, row, status, code, message)
 
 
 def _end(
@@ -239,12 +249,19 @@ async def _post_failure(
     session: AsyncSession, run: AgentExecution, code: str, message: str | None = None
 ) -> None:
     """The chat tells the user too: the failure is part of the conversation's story."""
-    await message_repository.add(
+    await post_text(
         session,
         AccessibleProjectID(run.project_id),
-        role=MessageRole.SYSTEM,
-        kind=MessageKind.ERROR,
-        content=message or "The run failed.",
-        stage=run.stage,
+        run.id,
+        message or "The run failed.",
+        DocumentType(run.stage),
+        error=True,
         payload={"code": code, "run_id": str(run.id)},
+        role=MessageRole.SYSTEM,
+    )
+
+
+async def _post_cancelled(session: AsyncSession, run: AgentExecution) -> None:
+    await post_cancelled(
+        session, AccessibleProjectID(run.project_id), run.id, DocumentType(run.stage)
     )

@@ -7,20 +7,25 @@ from uuid import UUID
 from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.conversation import notices
 from app.conversation import repository as conversation_repository
-from app.conversation.engine import complete_stage
+from app.conversation import store as conversation_store
 from app.conversation.exceptions import (
     RunFinishedError,
     RunNotFoundError,
+    StageIncompleteError,
     StageOrderError,
     StageStateError,
 )
 from app.conversation.models import AgentExecution, RunKind, RunStatus
+from app.conversation.protocol import following_stage
 from app.conversation.schemas import MessageAccepted, RunError, RunRead
+from app.conversation.steps import section_headings
 from app.conversation.worker import enqueue_project
 from app.core.config import Settings
 from app.core.db import after_commit
 from app.core.logging import current_correlation_id
+from app.documents import repository as document_repository
 from app.events import schemas as events
 from app.events.transaction import defer_event
 from app.messages import repository as message_repository
@@ -98,6 +103,9 @@ async def cancel_run(session: AsyncSession, context: ProjectContext, run_id: UUI
         run.status = RunStatus.CANCELLED
         run.finished_at = datetime.now(UTC)
         run.error_code, run.error_message = "cancelled", "The run was cancelled."
+        await conversation_store.post_cancelled(
+            session, context.project_id, run.id, DocumentType(run.stage)
+        )
         defer_event(
             session,
             events.RunFailed(
@@ -135,10 +143,8 @@ async def start_stage(
     row = await _stage_row(session, context, stage, lock=True)
     if row.status == StageStatus.IN_PROGRESS:
         raise StageStateError(f"The {stage} stage is already in progress.")
-    stage_transitions.open_stage(context.project, row)
     state = await conversation_repository.state(session, context.project_id)
-    state.turns, state.spoken = 0, []
-    state.floor_agent = state.pending_questions = state.questions_message_id = None
+    await conversation_store.open_stage(session, context.project_id, state, stage)
     run = await conversation_repository.add_run(
         session,
         context.project_id,
@@ -154,11 +160,40 @@ async def start_stage(
 async def finish_stage(
     session: AsyncSession, context: ProjectContext, stage: DocumentType
 ) -> StageRead:
+    """Complete a stage from the API: only once its document has a version written in it, and
+    with the Product Manager's closing notice in the chat, as when the chat completes it."""
+    await conversation_repository.take_queue_turn(session, context.project_id)
     row = await _stage_row(session, context, stage, lock=True)
     if row.status != StageStatus.IN_PROGRESS:
         raise StageStateError(f"The {stage} stage is not in progress.")
-    completed = await complete_stage(session, context.project_id, stage)
-    return StageRead.model_validate(completed, from_attributes=True)
+    state = await conversation_repository.state(session, context.project_id)
+    if not await conversation_store.stage_written(session, context.project_id, state, stage):
+        raise StageIncompleteError(
+            f"The {stage} document has no version written in this stage yet; answer an "
+            "expert's questions or edit it first."
+        )
+    document = await document_repository.latest(session, context.project_id, stage)
+    if document is None:
+        raise LookupError(stage)
+    language = context.project.language
+    following = following_stage(stage)
+    headings = section_headings(document.content)
+    await conversation_store.complete_stage(
+        session,
+        context.project_id,
+        state,
+        stage,
+        None,
+        notices.closed(stage, headings, following, language),
+        {
+            "document_type": stage.value,
+            "version": document.version,
+            "sections": headings,
+            "next_stage": following.value if following else None,
+            "notice_language": notices.notice_language(language),
+        },
+    )
+    return StageRead.model_validate(row, from_attributes=True)
 
 
 async def _stage_row(

@@ -40,7 +40,7 @@ async def drain_project(ctx: JobContext, *, project_id: str) -> None:
         target = UUID(project_id)
         # The holder re-checks after letting go: a run committed while it was finishing must
         # not wait for the next message to be noticed.
-        while await runs.drain_project(resources, gateway, target):
+        while await runs.drain_project(resources, gateway, ctx["worker"].queue, target):
             if not await runs.has_waiting_runs(resources, target):
                 break
 

@@ -72,6 +72,18 @@ class ExpertSection(_ProjectEvent):
     content: str
 
 
+class AgentMessage(_ProjectEvent):
+    """A chat message of the Product Manager or the system: a greeting, a reply, a refusal, a
+    stage's closing, an error. Questions and sections have events of their own."""
+
+    type: Literal["agent.message"] = "agent.message"
+    run_id: UUID | None
+    message_id: UUID
+    agent: str | None = Field(description="The agent who wrote it; none for the system.")
+    kind: str = Field(description="The message's kind: `text`, `notice` or `error`.")
+    content: str
+
+
 class DocumentVersionCreated(_ProjectEvent):
     type: Literal["document.version"] = "document.version"
     document_type: str
@@ -127,6 +139,7 @@ ProjectEvent = Annotated[
     | ExpertQuestions
     | ExpertSectionDelta
     | ExpertSection
+    | AgentMessage
     | DocumentVersionCreated
     | StageCompleted
     | RunCompleted

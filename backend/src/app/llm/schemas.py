@@ -14,6 +14,9 @@ OutputT = TypeVar("OutputT")
 DeltaCallback = Callable[[str], Awaitable[None]]
 """Receives each piece of streamed text as it arrives."""
 
+PartialCallback = Callable[[OutputT], Awaitable[None]]
+"""Receives a structured output as it grows, each time more of it has arrived."""
+
 
 class LLMCall(BaseModel):
     """One model call on behalf of a user, inside a project."""

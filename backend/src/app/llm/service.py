@@ -34,7 +34,14 @@ from app.llm.limits import CallLimits, LimitPolicy
 from app.llm.providers import build_model, build_provider, create_http_client
 from app.llm.resilience import CallStats, ResilientModel, RetryPolicy
 from app.llm.routing import ModelRoute, ModelRoutes, resolve_routes
-from app.llm.schemas import DeltaCallback, LLMCall, LLMResult, LLMUsage, OutputT
+from app.llm.schemas import (
+    DeltaCallback,
+    LLMCall,
+    LLMResult,
+    LLMUsage,
+    OutputT,
+    PartialCallback,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -147,6 +154,26 @@ class LLMGateway:
                     run.stream_started = True
                     await on_delta(delta)
                 output = await stream.get_output()
+        return LLMResult(output=output, usage=self._usage_record(run))
+
+    async def stream_output(
+        self,
+        call: LLMCall,
+        output_type: type[OutputT],
+        on_partial: "PartialCallback[OutputT]",
+    ) -> LLMResult[OutputT]:
+        """One answer of ``output_type``, handed to ``on_partial`` as it grows (each partial
+        validated as far as it goes), then validated whole."""
+        async with self._running(call) as run:
+            run.streamed = True
+            agent = self._agent(call.agent)
+            async with agent.run_stream(
+                call.prompt, output_type=self._output_spec(output_type), **self._run_options(run)
+            ) as stream:
+                async for partial in stream.stream_output(debounce_by=None):
+                    run.stream_started = True
+                    await on_partial(partial)
+                output: OutputT = await stream.get_output()
         return LLMResult(output=output, usage=self._usage_record(run))
 
     @asynccontextmanager

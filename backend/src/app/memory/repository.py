@@ -135,9 +135,12 @@ async def search(
     vector: list[float],
     *,
     limit: int,
+    exclude_document: str | None = None,
 ) -> list[MemoryHit]:
     """The closest chunks of this project in this language, filtered by the server, one per
-    distinct text (the same paragraph kept by a document and a section comes back once)."""
+    distinct text (the same paragraph kept by a document and a section comes back once).
+    ``exclude_document``: leave out the chunks of that document's versions (a caller that has
+    the document in its prompt already); sections written for it still count."""
     if not constants.LANGUAGE_CODE.fullmatch(language):
         raise ValueError(f"not an ISO 639-1 code: {language!r}")
     result = await store.qdrant.query_points_groups(
@@ -147,7 +150,17 @@ async def search(
         group_size=1,
         limit=limit,
         query_filter=models.Filter(
-            must=[_project(project_id), _equals(constants.LANGUAGE, language)]
+            must=[_project(project_id), _equals(constants.LANGUAGE, language)],
+            must_not=[]
+            if exclude_document is None
+            else [
+                models.Filter(
+                    must=[
+                        _equals(constants.SOURCE, str(MemorySource.DOCUMENT)),
+                        _equals(constants.DOCUMENT_TYPE, exclude_document),
+                    ]
+                )
+            ],
         ),
         with_payload=True,
     )

@@ -57,9 +57,11 @@ async def search(
     query: str,
     *,
     limit: int | None = None,
+    exclude_document: DocumentType | None = None,
 ) -> list[MemoryHit]:
     """Up to ``limit`` (default ``JEEX_MEMORY_SEARCH_LIMIT``) chunks closest to ``query``,
-    best first, from this project and in its language only."""
+    best first, from this project and in its language only; without the chunks of
+    ``exclude_document`` when the caller has that document at hand already."""
     text = normalise(query)
     if not text:
         raise ValueError("the memory query is empty")
@@ -75,6 +77,7 @@ async def search(
         language,
         vector,
         limit=limit or memory.settings.memory_search_limit,
+        exclude_document=exclude_document.value if exclude_document else None,
     )
 
 

@@ -19,7 +19,7 @@ PRODUCT_EVENT_NAMES = {
     "export.ready",
     "ping",
 }
-ADDED_EVENT_NAMES = {"export.failed"}
+ADDED_EVENT_NAMES = {"export.failed", "agent.message"}
 EVENT_NAMES = PRODUCT_EVENT_NAMES | ADDED_EVENT_NAMES
 
 
