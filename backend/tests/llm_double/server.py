@@ -10,7 +10,7 @@ import json
 import socket
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -86,6 +86,7 @@ class ScriptedLLMServer:
         port: int = 0,
         responder: Responder | None = None,
         delay: float = 0.0,
+        hold: "Callable[[dict[str, Any]], float] | None" = None,
     ) -> None:
         # Decides a healthy reply from the request itself when a test needs real content
         # (a conversation); returning None leaves the reply to the generic script.
@@ -93,6 +94,9 @@ class ScriptedLLMServer:
         # Seconds every request waits before its reply unless its directive names a delay:
         # a model's latency, for benchmarks of whole conversation turns.
         self.delay = delay
+        # Seconds to hold a request, decided from its body (e.g. its output schema): how a test
+        # stops a run right at the start of one step. May be replaced while the server runs.
+        self.hold = hold
         self._state = _State()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -174,7 +178,7 @@ class ScriptedLLMServer:
             received_at=time.monotonic(),
         )
         self._state.exchanges.append(exchange)
-        delay = script.delay or self.delay
+        delay = script.delay or self.delay or (self.hold(body) if self.hold else 0.0)
         if delay:
             await asyncio.sleep(delay)
         if faulty:
