@@ -114,7 +114,7 @@ class HookedEmbedder(Embedder):
 
 def hooked_store(resources: Resources, hook: Callable[[], Awaitable[None]]) -> MemoryStore:
     return MemoryStore(
-        resources.settings, resources.qdrant, HookedEmbedder(resources.memory.embedder, hook)
+        resources.settings.memory, resources.qdrant, HookedEmbedder(resources.memory.embedder, hook)
     )
 
 

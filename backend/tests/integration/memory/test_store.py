@@ -45,7 +45,7 @@ async def qdrant(tmp_path: Path) -> AsyncIterator[AsyncQdrantClient]:
 
 
 def store_for(qdrant: AsyncQdrantClient, settings: Settings, *, fails: bool = False) -> MemoryStore:
-    return MemoryStore(settings, qdrant, IdleEmbedder(settings, fails=fails))
+    return MemoryStore(settings.memory, qdrant, IdleEmbedder(settings, fails=fails))
 
 
 async def test_start_up_creates_the_collection(resources: Resources) -> None:
