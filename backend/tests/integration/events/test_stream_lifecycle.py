@@ -299,7 +299,7 @@ async def test_a_redis_that_stops_answering_ends_the_stream_with_a_reconnect_hin
         last = asyncio.ensure_future(anext(events))
         await wait_until(lambda: streams.connections_in_use() == 1)
         # Valkey holds every client's commands unanswered for a second: a hung server.
-        await redis.execute_command("CLIENT", "PAUSE", "1000", "ALL")
+        await redis.execute_command("CLIENT", "PAUSE", "1000", "ALL")  # type: ignore[no-untyped-call]
         farewell = await asyncio.wait_for(last, 5)
         assert [item async for item in events] == []
     finally:

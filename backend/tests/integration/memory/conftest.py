@@ -2,6 +2,7 @@
 and the real local embeddings model (the first test to embed pays for loading it)."""
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -83,6 +84,12 @@ class Memory:
             with_payload=True,
         )
         return records
+
+    async def payloads(self, project_id: UUID) -> list[dict[str, Any]]:
+        """The payload of every stored point of the project (each point has one)."""
+        points = await self.points(project_id)
+        assert all(point.payload is not None for point in points)
+        return [point.payload for point in points if point.payload is not None]
 
 
 @pytest.fixture
