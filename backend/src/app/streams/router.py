@@ -9,13 +9,13 @@ from starlette.types import Receive, Scope, Send
 
 from app.core.deps import SessionDep
 from app.core.errors import error_responses, json_error_responses
-from app.events.schemas import EventStreamTicket, ProjectEvent
+from app.events.schemas import ProjectEvent
 from app.projects.dependencies import ProjectViewer
 from app.streams import progress as progress_service
 from app.streams import service as stream_service
 from app.streams.dependencies import EventStreamContext
 from app.streams.resources import StreamResourcesDep
-from app.streams.schemas import ProjectProgress
+from app.streams.schemas import EventStreamTicket, ProjectProgress
 
 router = APIRouter(prefix="/projects", tags=["events"])
 

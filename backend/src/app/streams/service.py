@@ -13,8 +13,8 @@ from redis.asyncio import Redis
 from app.core.config import EventsSettings
 from app.core.redis import project_key
 from app.core.security import hash_token, new_opaque_token
-from app.events.schemas import EventStreamTicket
 from app.projects.scoping import ProjectContext
+from app.streams.schemas import EventStreamTicket
 
 TICKET_PREFIX = "jxt_"
 
