@@ -157,9 +157,9 @@ async def seed(
     from app.core.config import Settings
     from app.core.db import create_engine, create_session_factory
     from app.documents import service as document_service
-    from app.documents.constants import DocumentType
     from app.projects import repository as project_repository
-    from app.projects.repository import AccessibleProjectID
+    from app.projects.scoping import AccessibleProjectID
+    from app.projects.stages import DocumentType
     from app.users import repository as user_repository
 
     engine = create_engine(Settings(data_dir=stack.data_dir), stack.database_url)
@@ -206,7 +206,7 @@ def access_token(stack: Stack, user_id: UUID) -> str:
     from app.core.security import AccessTokens
 
     settings = Settings(data_dir=stack.data_dir)
-    return AccessTokens(settings, load_signing_key(settings)).issue(user_id)
+    return AccessTokens(settings.auth, load_signing_key(settings)).issue(user_id)
 
 
 def signing_key_pem(stack: Stack) -> str:

@@ -21,7 +21,7 @@ from app.auth.dependencies import get_caller
 from app.core.config import load_settings
 from app.core.infrastructure import Endpoints
 from app.core.rate_limit import Limit, enforce
-from app.core.resources import Resources
+from app.resources import Resources
 from app.users import repository as user_repository
 
 

@@ -94,8 +94,8 @@ def gateway_caller(
 
 def pydantic_ai_caller(settings: Settings) -> Callable[[], Awaitable[object]]:
     """The same model through pydantic-ai alone: no limits, retries, breaker or spans."""
-    (route,) = resolve_routes(settings).all()
-    model = build_model(route, build_provider(settings, create_http_client(settings)))
+    (route,) = resolve_routes(settings.llm).all()
+    model = build_model(route, build_provider(settings.llm, create_http_client(settings.llm)))
     agent = Agent(name="bench")
 
     async def run() -> object:
@@ -142,7 +142,7 @@ async def run(arguments: argparse.Namespace, redis_url: str, base_url: str) -> N
         llm_project_token_budget=10**12,
     )
     redis = create_redis(settings, redis_url)
-    gateway = LLMGateway.from_settings(settings, redis)
+    gateway = LLMGateway.from_settings(settings.llm, redis)
     async with httpx.AsyncClient() as client:
         medians = await measure(
             {

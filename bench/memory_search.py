@@ -34,14 +34,14 @@ from qdrant_client import AsyncQdrantClient, models
 
 from app.core.config import LogFormat, Settings
 from app.core.logging import configure_logging
-from app.documents.constants import DocumentType
 from app.memory import constants
 from app.memory import repository as memory_repository
 from app.memory.constants import MemorySource
 from app.memory.embeddings.local import LocalEmbedder
 from app.memory.repository import MemoryPoint
 from app.memory.store import MemoryStore
-from app.projects.repository import AccessibleProjectID
+from app.projects.scoping import AccessibleProjectID
+from app.projects.stages import DocumentType
 
 DIMENSIONS = 384
 PROJECT_SIZE = 500
@@ -138,7 +138,7 @@ async def time_searches(
 
 
 async def query_embedding(settings: Settings, searches: int) -> list[float]:
-    embedder = LocalEmbedder(settings)
+    embedder = LocalEmbedder(settings.embeddings)
     await embedder.warm_up()
     questions = [
         f"What did the experts decide about storage and backups for release {number}?"
@@ -166,7 +166,7 @@ async def main(sizes: list[int], searches: int) -> None:
     with tempfile.TemporaryDirectory(prefix="jeex-memory-bench-") as folder:
         settings = Settings(data_dir=Path(folder), memory_collection="bench")
         qdrant = AsyncQdrantClient(path=str(Path(folder) / "qdrant"))
-        store = MemoryStore(settings, qdrant, LocalEmbedder(settings))
+        store = MemoryStore(settings.memory, qdrant, LocalEmbedder(settings.embeddings))
         await store.ensure_collection()
         corpus = Corpus(store, seed=42)
         print("| chunks | projects | search p50 ms | p95 ms | p99 ms | ungrouped p95 ms |")

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from _harness import ROOT, percentile
+from benchmarks_md import rewrite
 
 Row = list[str]
 
@@ -470,8 +471,6 @@ the first 200 of `/health/ready`.
 
 def _main() -> None:
     import sys
-
-    from run_all import rewrite
 
     raw = json.loads((ROOT / "bench" / "last-run.json").read_text())
     rewrite(ROOT / "BENCHMARKS.md", render(raw))

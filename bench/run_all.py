@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from _harness import LOAD_CPU, ROOT, can_pin, embedded_stack, machine_facts, raise_fd_limit
+from benchmarks_md import rewrite
+from report import render
 
 ITEMS = ("item1", "item2", "item3", "item4", "item5", "item6")
-BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 
 def main() -> None:
@@ -69,27 +70,12 @@ def main() -> None:
         log("start-up done", started)
     raw["minutes"] = (time.monotonic() - started) / 60
     (ROOT / "bench" / "last-run.json").write_text(json.dumps(raw, indent=1))
-    from report import render
-
     rewrite(arguments.output, render(raw))
     log(f"wrote {arguments.output}", started)
 
 
 def log(message: str, started: float) -> None:
     print(f"[{(time.monotonic() - started) / 60:5.1f} min] {message}", file=sys.stderr, flush=True)
-
-
-def rewrite(path: Path, section: str) -> None:
-    """Replace what is between the markers; without markers, put the section after the title."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{section.rstrip()}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
-    else:
-        title, _, body = text.partition("\n")
-        text = f"{title}\n\n{block}\n{body}"
-    path.write_text(text)
 
 
 def median(values: list[float]) -> float:

@@ -107,7 +107,7 @@ async def load(args: argparse.Namespace) -> None:  # noqa: PLR0915 - one measure
     valkey = psutil.Process(args.redis_pid)
     settings = Settings(data_dir=Path(args.data_dir))
     redis = create_redis(settings, args.redis_url)
-    publisher = EventPublisher(settings, redis)
+    publisher = EventPublisher(settings.events, redis)
 
     # Warm the server's code paths with a few streams, then measure its resting memory.
     warm = [await open_subscriber(host, port, path, args.token) for _ in range(8)]

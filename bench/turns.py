@@ -201,7 +201,7 @@ async def replay(turns: list[list[Call]], base_url: str) -> list[float]:
         floor_decision_for,
     )
     from app.conversation.roster import experts_of
-    from app.documents.constants import DocumentType
+    from app.projects.stages import DocumentType
 
     outputs: dict[str, Any] = {
         "Intent": Intent,

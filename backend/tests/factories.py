@@ -1,5 +1,6 @@
 """Small builders for test data, and an explicit way to say who the caller is."""
 
+from typing import Any
 from uuid import UUID
 
 from httpx import AsyncClient
@@ -131,7 +132,7 @@ async def seed_export(resources: Resources, project_id: object, user_id: UUID) -
         return export.id
 
 
-async def stream_events(resources: Resources, project_id: object) -> list[dict[str, object]]:
+async def stream_events(resources: Resources, project_id: object) -> list[dict[str, Any]]:
     """Every event on the project's stream, oldest first, as the JSON clients receive."""
     import json
 

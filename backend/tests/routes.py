@@ -17,3 +17,9 @@ def api_routes(app: FastAPI) -> list[tuple[str, APIRoute]]:
     # A walk that finds nothing is a broken walk, not a clean bill of health.
     assert len(routes) >= 10, f"route table walk found only {len(routes)} API routes"
     return routes
+
+
+def methods(route: APIRoute) -> list[str]:
+    """The route's HTTP methods, sorted (an APIRoute always has some)."""
+    assert route.methods is not None
+    return sorted(route.methods)

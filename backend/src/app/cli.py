@@ -319,7 +319,7 @@ async def _run_worker(settings: Settings, endpoints: Endpoints) -> None:
     )
     resources = Resources.open(settings, endpoints)
     await resources.memory.start()
-    gateway = LLMGateway(settings, resources.redis, routes=resolve_routes(settings))
+    gateway = LLMGateway(settings.llm, resources.redis, routes=resolve_routes(settings.llm))
     queue = create_queue(endpoints.redis_url)
     await queue.connect()
     job_worker = create_worker(queue, resources, gateway, owns_signals=True)

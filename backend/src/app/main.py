@@ -78,7 +78,7 @@ async def _settle_heap_when_warm(memory: MemoryStore) -> None:
 def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     configure_tracing()
     # Checked here, before serving, so a bad JEEX_LLM_AGENT_MODELS stops start-up by name.
-    llm_routes = resolve_routes(settings)
+    llm_routes = resolve_routes(settings.llm)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,14 +91,14 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         # Creates the memory collection when missing (or stops start-up when it does not fit
         # the embeddings model) and loads that model in the background.
         await resources.memory.start()
-        gateway = LLMGateway(settings, resources.redis, routes=llm_routes)
+        gateway = LLMGateway(settings.llm, resources.redis, routes=llm_routes)
         app.state.llm_gateway = gateway
         queue = create_queue(endpoints.redis_url)
         await queue.connect()
         app.state.job_queue = queue
         worker = (
             create_worker(queue, resources, gateway, owns_signals=False)
-            if settings.worker_in_process
+            if settings.worker.in_process
             else None
         )
         worker_task = asyncio.create_task(worker.start()) if worker is not None else None
@@ -153,13 +153,13 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     instrument_app(app)
     app.add_middleware(UnhandledErrorMiddleware)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
-    if settings.cors_origins:
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_request_body_bytes)
+    if settings.http.cors_origins:
         # Only the configured origins, compared exactly (never a wildcard): with credentials,
         # so that a front end on one of them can call /auth/refresh with the refresh cookie.
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=settings.cors_origins,
+            allow_origins=list(settings.http.cors_origins),
             allow_credentials=True,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=[

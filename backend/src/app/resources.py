@@ -68,7 +68,7 @@ class Resources:
         signing_key = load_signing_key(settings)
         qdrant = create_qdrant(settings, endpoints)
         redis = create_redis(settings, endpoints.redis_url)
-        events = EventPublisher(settings, redis)
+        events = EventPublisher(settings.events, redis)
         return cls(
             settings=settings,
             endpoints=endpoints,
@@ -77,13 +77,17 @@ class Resources:
             session_factory=create_session_factory(engine, on_commit=[publishing(events)]),
             redis=redis,
             qdrant=qdrant,
-            memory=MemoryStore(settings, qdrant, create_embedder(settings)),
+            memory=MemoryStore(settings.memory, qdrant, create_embedder(settings.embeddings)),
             signing_key=signing_key,
-            access_tokens=AccessTokens(settings, signing_key),
-            auth_providers=build_providers(settings),
+            access_tokens=AccessTokens(settings.auth, signing_key),
+            auth_providers=build_providers(settings.auth),
             events=events,
-            event_streams=EventStreams(settings, endpoints.redis_url),
-            export_storage=LocalExportStorage(settings.exports_path),
+            event_streams=EventStreams(
+                settings.events,
+                endpoints.redis_url,
+                redis_timeout_seconds=settings.redis.timeout_seconds,
+            ),
+            export_storage=LocalExportStorage(settings.exports.directory),
         )
 
     async def purge_project(self, project_id: AccessibleProjectID) -> None:

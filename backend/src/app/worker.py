@@ -20,6 +20,7 @@ def create_worker(
 ) -> "Worker[JobContext]":
     """``owns_signals``: the worker is the process (``jeex-idea worker``) and stops on SIGTERM;
     inside ``serve`` uvicorn owns the signals and stops the worker through the lifespan."""
+    settings = resources.settings
 
     async def startup(ctx: JobContext) -> None:
         ctx["resources"] = resources
@@ -35,14 +36,14 @@ def create_worker(
             (memory_jobs.INDEX_SECTION, memory_jobs.index_section),
             (export_jobs.BUILD_EXPORT, export_jobs.build_export),
         ],
-        cron_jobs=[export_jobs.cleanup_cron_job(resources.settings)],
-        concurrency=resources.settings.worker_concurrency,
+        cron_jobs=[export_jobs.cleanup_cron_job(settings.exports, settings.worker)],
+        concurrency=settings.worker.concurrency,
         startup=startup,
         # The sweep re-queues the job of a worker that stopped beating. saq sweeps every 60 s
         # by default, which left a dead worker's run waiting a minute or more for another
         # worker; one heartbeat interval bounds it by the job's own liveness check.
         # (A cast: saq's PartialTimersDict inherits its keys as required.)
-        timers=cast(PartialTimersDict, {"sweep": resources.settings.worker_heartbeat_seconds}),
+        timers=cast(PartialTimersDict, {"sweep": settings.worker.heartbeat_seconds}),
     )
     if not owns_signals:
         # saq would otherwise replace uvicorn's handlers: SIGTERM would stop only the worker.

@@ -193,13 +193,13 @@ async def test_a_replayed_code_under_a_fresh_state_is_rejected_by_the_provider(
 
 async def _latest_state(client: AsyncClient) -> str:
     resources: Resources = client._transport.app.state.resources  # type: ignore[attr-defined]
-    keys = [key async for key in resources.redis.scan_iter(match="auth:login:*")]
+    keys: list[bytes] = [key async for key in resources.redis.scan_iter(match="auth:login:*")]
     assert len(keys) == 1
     return keys[0].decode().removeprefix("auth:login:")
 
 
 async def _tamper_state(resources: Resources, **changes: str) -> None:
-    keys = [key async for key in resources.redis.scan_iter(match="auth:login:*")]
+    keys: list[bytes] = [key async for key in resources.redis.scan_iter(match="auth:login:*")]
     assert len(keys) == 1
     record = json.loads(await resources.redis.get(keys[0]))
     record.update(changes)

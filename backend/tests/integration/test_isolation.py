@@ -21,7 +21,7 @@ from tests.factories import (
     seed_messages,
     seed_run,
 )
-from tests.routes import api_routes
+from tests.routes import api_routes, methods
 
 SECRETS = (
     "A-SECRET-PROJECT",
@@ -86,7 +86,7 @@ async def test_no_route_lets_a_stranger_reach_another_project(
         (method, path)
         for path, route in api_routes(app)
         if "{project_id}" in path
-        for method in sorted(route.methods)
+        for method in methods(route)
     ]
     assert len(routes) >= 15
     for method, path in routes:

@@ -9,6 +9,8 @@ import pytest
 
 from app.auth.login import link_identity
 from app.auth.providers import ProviderIdentity, build_providers, identity_from_token
+from app.core.config import AuthSettings
+from app.core.infrastructure import Endpoints
 from app.resources import Resources
 from tests.conftest import make_settings
 from tests.factories import create_user
@@ -16,7 +18,7 @@ from tests.factories import create_user
 TOKEN = {"access_token": "provider-token", "token_type": "bearer"}
 
 
-def _settings(tmp_path: Path) -> object:
+def _settings(tmp_path: Path) -> AuthSettings:
     return make_settings(
         tmp_path,
         public_url="https://jeex.example",
@@ -26,7 +28,7 @@ def _settings(tmp_path: Path) -> object:
         auth_github_client_secret="gh-secret",
         auth_google_client_id="g-id",
         auth_google_client_secret="g-secret",
-    )
+    ).auth
 
 
 def _answering(routes: dict[str, object]) -> httpx2.MockTransport:
@@ -42,7 +44,7 @@ def _answering(routes: dict[str, object]) -> httpx2.MockTransport:
 
 
 async def test_github_identity_uses_the_verified_primary_email(tmp_path: Path) -> None:
-    github = build_providers(_settings(tmp_path))["github"]  # type: ignore[arg-type]
+    github = build_providers(_settings(tmp_path))["github"]
     github.client.client_kwargs["transport"] = _answering(
         {
             "/user": {"id": 42, "login": "octo", "name": None, "avatar_url": "https://a/o.png"},
@@ -64,7 +66,7 @@ async def test_github_identity_uses_the_verified_primary_email(tmp_path: Path) -
 
 
 async def test_x_identity_has_no_email(tmp_path: Path) -> None:
-    x = build_providers(_settings(tmp_path))["x"]  # type: ignore[arg-type]
+    x = build_providers(_settings(tmp_path))["x"]
     x.client.client_kwargs["transport"] = _answering(
         {
             "/2/users/me": {
@@ -82,7 +84,7 @@ async def test_x_identity_has_no_email(tmp_path: Path) -> None:
 
 
 async def test_builtin_providers_redirect_with_pkce_to_their_sites(tmp_path: Path) -> None:
-    providers = build_providers(_settings(tmp_path))  # type: ignore[arg-type]
+    providers = build_providers(_settings(tmp_path))
     assert list(providers) == ["x", "github", "google"]
     for name, host in (("x", "x.com"), ("github", "github.com")):
         redirect = f"https://jeex.example/api/v1/auth/callback/{name}"
@@ -95,7 +97,7 @@ async def test_builtin_providers_redirect_with_pkce_to_their_sites(tmp_path: Pat
 
 
 async def test_an_oidc_sign_in_without_its_nonce_fails(tmp_path: Path) -> None:
-    google = build_providers(_settings(tmp_path))["google"]  # type: ignore[arg-type]
+    google = build_providers(_settings(tmp_path))["google"]
     with pytest.raises(ValueError, match="nonce"):
         await identity_from_token(google, {**TOKEN, "id_token": "x"}, nonce=None)
 
@@ -117,7 +119,7 @@ async def test_an_unverified_email_never_links_to_an_existing_account(
 
 
 async def test_an_unreachable_provider_is_a_clean_login_failure(
-    client: object, resources: Resources, tmp_path: Path, endpoints: object
+    client: object, resources: Resources, tmp_path: Path, endpoints: Endpoints
 ) -> None:
     from tests.conftest import client_for
 
@@ -132,7 +134,7 @@ async def test_an_unreachable_provider_is_a_clean_login_failure(
             }
         },
     )
-    async with client_for(settings, endpoints) as (http, _):  # type: ignore[arg-type]
+    async with client_for(settings, endpoints) as (http, _):
         response = await http.get("/api/v1/auth/login/down")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "login_failed"

@@ -9,7 +9,7 @@ from app.users.models import User
 async def test_a_unit_of_work_commits_then_runs_its_after_commit_steps(
     resources: Resources, clean_state: None
 ) -> None:
-    ran: list[list[str]] = []
+    ran: list[list[str | None]] = []
 
     async def seen_after_commit() -> None:
         async with resources.session_factory() as check:

@@ -5,7 +5,7 @@ import asyncio
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import text
@@ -88,7 +88,9 @@ async def _wait_for_event(
 async def test_a_model_server_killed_mid_stream_fails_the_run_visibly_and_writes_nothing(
     tmp_path: Path, endpoints: Endpoints, models_process: ModelsProcess, clean_state: None
 ) -> None:
-    settings = conversation_settings(tmp_path, models_process)
+    # The process double serves the same scripted models; conversation_settings reads only
+    # its base_url.
+    settings = conversation_settings(tmp_path, cast(Any, models_process))
     async with client_for(settings, endpoints) as (client, resources):
         project = await open_project(client, resources, "cut@example.com")
         first = await project.say(IDEA)

@@ -293,13 +293,13 @@ def test_a_cors_origin_that_could_not_match_exactly_stops_start_up(
     tmp_path: Path, origins: str
 ) -> None:
     with pytest.raises(ValidationError, match="is not an origin"):
-        Settings(data_dir=tmp_path, cors_origins=origins)  # type: ignore[arg-type]
+        Settings(data_dir=tmp_path, cors_origins=origins)
 
 
 def test_cors_origins_are_a_comma_separated_list(tmp_path: Path) -> None:
     settings = Settings(
         data_dir=tmp_path,
-        cors_origins=" https://app.example.com, http://localhost:3000 ",  # type: ignore[arg-type]
+        cors_origins=" https://app.example.com, http://localhost:3000 ",
     )
     assert settings.cors_origins == ["https://app.example.com", "http://localhost:3000"]
 

@@ -79,7 +79,10 @@ class StreamingASGITransport(httpx.AsyncBaseTransport):
                 if not message.get("more_body", False):
                     chunks.put_nowait(None)
 
-        app = asyncio.create_task(self.app(scope, receive, send))
+        async def run() -> None:
+            await self.app(scope, receive, send)
+
+        app = asyncio.create_task(run())
         app.add_done_callback(lambda _: chunks.put_nowait(None))
         await asyncio.wait((started, app), return_when=asyncio.FIRST_COMPLETED)
         if not started.done():

@@ -1,6 +1,6 @@
 """Reading ``text/event-stream`` in tests, the way a browser's EventSource parses it."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 
 import httpx
@@ -15,7 +15,7 @@ class Message:
     comments: list[str] = field(default_factory=list)
 
 
-async def messages(response: httpx.Response) -> AsyncIterator[Message]:
+async def messages(response: httpx.Response) -> AsyncGenerator[Message, None]:
     """Each dispatched message, comment-only blocks included (as messages without data)."""
     current = Message()
     data_lines: list[str] = []

@@ -28,7 +28,7 @@ def test_development_key_is_generated_once_owner_only(tmp_path: Path) -> None:
 
 
 def test_production_requires_the_key_from_the_environment(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, environment="production")  # type: ignore[arg-type]
+    settings = Settings(data_dir=tmp_path, environment="production")
     with pytest.raises(SettingsError, match="JEEX_JWT_PRIVATE_KEY"):
         load_signing_key(settings)
     assert not (tmp_path / SIGNING_KEY_FILE).exists()
@@ -36,7 +36,7 @@ def test_production_requires_the_key_from_the_environment(tmp_path: Path) -> Non
 
 def test_key_from_the_environment_is_used(tmp_path: Path) -> None:
     key = ec.generate_private_key(ec.SECP256R1())
-    settings = Settings(data_dir=tmp_path, jwt_private_key=_pem(key))  # type: ignore[arg-type]
+    settings = Settings(data_dir=tmp_path, jwt_private_key=_pem(key))
     loaded = load_signing_key(settings)
     assert loaded.public_key.public_numbers() == key.public_key().public_numbers()
     assert not (tmp_path / SIGNING_KEY_FILE).exists()
@@ -46,6 +46,6 @@ def test_key_from_the_environment_is_used(tmp_path: Path) -> None:
 def test_a_key_of_the_wrong_kind_is_refused(tmp_path: Path, pem: str) -> None:
     if pem == "rsa":
         pem = _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048))
-    settings = Settings(data_dir=tmp_path, jwt_private_key=pem)  # type: ignore[arg-type]
+    settings = Settings(data_dir=tmp_path, jwt_private_key=pem)
     with pytest.raises(SettingsError, match="JEEX_JWT_PRIVATE_KEY"):
         load_signing_key(settings)

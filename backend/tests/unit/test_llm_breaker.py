@@ -6,6 +6,7 @@ from app.core.config import LLMProvider
 from app.llm.breaker import BreakerState, CircuitBreaker
 from app.llm.exceptions import LLMCircuitOpenError
 from app.llm.routing import ModelRoute
+from tests.checks import details_of, state_of
 
 
 class Clock:
@@ -36,9 +37,9 @@ def test_it_opens_after_consecutive_failures_only(breaker: CircuitBreaker) -> No
     breaker.record_failure(probe=False)
     breaker.record_success(probe=False)
     breaker.record_failure(probe=False)
-    assert breaker.state is BreakerState.CLOSED
+    assert state_of(breaker) is BreakerState.CLOSED
     breaker.record_failure(probe=False)
-    assert breaker.state is BreakerState.OPEN
+    assert state_of(breaker) is BreakerState.OPEN
 
 
 def test_open_refuses_with_the_time_left(breaker: CircuitBreaker, clock: Clock) -> None:
@@ -46,19 +47,19 @@ def test_open_refuses_with_the_time_left(breaker: CircuitBreaker, clock: Clock) 
     clock.now += 4
     with pytest.raises(LLMCircuitOpenError) as caught:
         breaker.acquire()
-    assert caught.value.details["retry_after_seconds"] == 6
+    assert details_of(caught.value)["retry_after_seconds"] == 6
     assert caught.value.headers == {"Retry-After": "6"}
 
 
 def test_half_open_admits_one_probe_at_a_time(breaker: CircuitBreaker, clock: Clock) -> None:
     _open(breaker)
     clock.now += 10
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert state_of(breaker) is BreakerState.HALF_OPEN
     assert breaker.acquire() is True
     with pytest.raises(LLMCircuitOpenError):
         breaker.acquire()
     breaker.record_success(probe=True)
-    assert breaker.state is BreakerState.CLOSED
+    assert state_of(breaker) is BreakerState.CLOSED
 
 
 def test_an_abandoned_probe_lets_the_next_call_probe(breaker: CircuitBreaker, clock: Clock) -> None:
@@ -66,7 +67,7 @@ def test_an_abandoned_probe_lets_the_next_call_probe(breaker: CircuitBreaker, cl
     clock.now += 10
     breaker.record_abandoned(probe=breaker.acquire())
     breaker.record_failure(probe=breaker.acquire())
-    assert breaker.state is BreakerState.OPEN
+    assert state_of(breaker) is BreakerState.OPEN
 
 
 def test_outcomes_of_requests_admitted_before_it_opened_change_nothing(
@@ -75,13 +76,13 @@ def test_outcomes_of_requests_admitted_before_it_opened_change_nothing(
     early = [breaker.acquire() for _ in range(3)]
     _open(breaker)
     breaker.record_success(probe=early[0])
-    assert breaker.state is BreakerState.OPEN
+    assert state_of(breaker) is BreakerState.OPEN
     clock.now += 9
     breaker.record_failure(probe=early[1])  # does not restart the wait
     clock.now += 1
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert state_of(breaker) is BreakerState.HALF_OPEN
     probe = breaker.acquire()
     breaker.record_success(probe=early[2])  # not the probe: the circuit stays half-open
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert state_of(breaker) is BreakerState.HALF_OPEN
     breaker.record_success(probe=probe)
-    assert breaker.state is BreakerState.CLOSED
+    assert state_of(breaker) is BreakerState.CLOSED

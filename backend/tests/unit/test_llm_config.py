@@ -49,11 +49,11 @@ def test_a_local_server_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JEEX_LLM_BASE_URL", "http://127.0.0.1:11434/v1")
     settings = load_settings()
     assert settings.llm_api_key is None
-    assert resolve_routes(settings).configured
+    assert resolve_routes(settings.llm).configured
 
 
 def test_without_a_model_nothing_is_configured_and_every_agent_says_so() -> None:
-    routes = resolve_routes(load_settings())
+    routes = resolve_routes(load_settings().llm)
     assert not routes.configured
     for agent in AgentName:
         with pytest.raises(LLMNotConfiguredError) as caught:
@@ -67,7 +67,7 @@ def test_agents_use_the_default_model_unless_named_in_agent_models(
     monkeypatch.setenv("JEEX_LLM_MODEL", "small")
     monkeypatch.setenv("JEEX_LLM_BASE_URL", "http://127.0.0.1:8080/v1")
     monkeypatch.setenv("JEEX_LLM_AGENT_MODELS", '{"product_manager": "large"}')
-    routes = resolve_routes(load_settings())
+    routes = resolve_routes(load_settings().llm)
     assert routes.for_agent(AgentName.PRODUCT_MANAGER) == ModelRoute(LLMProvider.OPENAI, "large")
     assert routes.for_agent(AgentName.QA_EXPERT) == ModelRoute(LLMProvider.OPENAI, "small")
     assert {route.key for route in routes.all()} == {"openai:small", "openai:large"}
@@ -82,7 +82,7 @@ def test_an_unknown_agent_name_stops_start_up_naming_the_variable(
     with pytest.raises(
         SettingsError, match=r"JEEX_LLM_AGENT_MODELS: unknown agent name.*product_manger"
     ):
-        resolve_routes(load_settings())
+        resolve_routes(load_settings().llm)
 
 
 async def test_anthropic_is_selected_by_provider_with_its_sdk_retries_off(
@@ -92,9 +92,9 @@ async def test_anthropic_is_selected_by_provider_with_its_sdk_retries_off(
     monkeypatch.setenv("JEEX_LLM_MODEL", "claude-sonnet-4-5")
     monkeypatch.setenv("JEEX_LLM_API_KEY", SECRET)
     settings = load_settings()
-    http_client = create_http_client(settings)
-    provider = build_provider(settings, http_client)
-    (route,) = resolve_routes(settings).all()
+    http_client = create_http_client(settings.llm)
+    provider = build_provider(settings.llm, http_client)
+    (route,) = resolve_routes(settings.llm).all()
 
     model = build_model(route, provider)
 
@@ -111,8 +111,8 @@ async def test_openai_itself_is_used_without_a_base_url(monkeypatch: pytest.Monk
     monkeypatch.setenv("JEEX_LLM_MODEL", "gpt-4.1")
     monkeypatch.setenv("JEEX_LLM_API_KEY", SECRET)
     settings = load_settings()
-    http_client = create_http_client(settings)
-    provider = build_provider(settings, http_client)
+    http_client = create_http_client(settings.llm)
+    provider = build_provider(settings.llm, http_client)
 
     assert type(provider) is OpenAIProvider
     assert isinstance(provider.client, AsyncOpenAI)
@@ -133,8 +133,8 @@ async def test_another_server_gets_the_compatible_provider_and_our_timeouts(
     monkeypatch.setenv("JEEX_LLM_READ_TIMEOUT_SECONDS", "45")
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
     settings = load_settings()
-    http_client = create_http_client(settings)
-    provider = build_provider(settings, http_client)
+    http_client = create_http_client(settings.llm)
+    provider = build_provider(settings.llm, http_client)
 
     assert isinstance(provider, OpenAICompatibleProvider)
     assert provider.name == "openai-compatible"

@@ -27,7 +27,19 @@ ROUTE = ModelRoute(LLMProvider.OPENAI, "m")
 PROVIDER_WORDS = "account acct_42 said: your prompt 'secret plan' is too long"
 
 
-_CATEGORIES: dict[int, type[ModelAPIError] | None] = {
+# The categories ModelHTTPError.for_category takes (authentication and not-found errors are
+# rejected requests).
+_CATEGORIES: dict[
+    int,
+    type[
+        ModelRateLimitError
+        | ModelQuotaExceededError
+        | ModelUnavailableError
+        | ModelServerError
+        | ModelRequestRejectedError
+    ]
+    | None,
+] = {
     400: ModelRequestRejectedError,
     401: ModelAuthenticationError,
     402: ModelQuotaExceededError,

@@ -29,8 +29,8 @@ async def get_caller(
         Limit(
             scope="user",
             key=f"rl:user:{caller.user_id}",
-            per_window=resources.settings.rate_limit_user_per_window,
-            window_seconds=resources.settings.rate_limit_window_seconds,
+            per_window=resources.settings.rate_limits.user_per_window,
+            window_seconds=resources.settings.rate_limits.window_seconds,
         ),
     )
     return caller
@@ -47,7 +47,7 @@ async def limit_auth_requests_by_ip(request: Request, resources: AuthResourcesDe
         Limit(
             scope="address",
             key=f"rl:ip:auth:{peer}",
-            per_window=resources.settings.rate_limit_auth_per_window,
-            window_seconds=resources.settings.rate_limit_window_seconds,
+            per_window=resources.settings.rate_limits.auth_per_window,
+            window_seconds=resources.settings.rate_limits.window_seconds,
         ),
     )

@@ -73,7 +73,7 @@ async def start_login(
 ) -> LoginRedirect:
     provider = get_provider(resources, provider_name)
     return_path = safe_return_path(return_to)
-    public_url = resources.settings.public_url
+    public_url = resources.settings.auth.public_url
     if public_url is None:  # settings validation makes this unreachable with providers set
         raise LoginFailedError("JEEX_PUBLIC_URL is not configured.")
     redirect_uri = str(public_url).rstrip("/") + CALLBACK_PATH.format(provider=provider.name)
@@ -93,7 +93,7 @@ async def start_login(
     await resources.redis.set(
         _STATE_KEY.format(state=authorization["state"]),
         state.model_dump_json(),
-        ex=resources.settings.login_state_ttl_seconds,
+        ex=resources.settings.auth.login_state_ttl_seconds,
     )
     return LoginRedirect(authorization["url"], browser_secret)
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 
-from app.core.config import Settings
+from app.core.config import AuthSettings
 
 
 class ProviderKind(StrEnum):
@@ -40,59 +40,65 @@ class Provider:
 _HTTP_TIMEOUT = {"timeout": 10.0}
 
 
-def _register_builtins(oauth: OAuth, settings: Settings) -> list[Provider]:
-    providers: list[Provider] = []
-    if settings.auth_x_client_id and settings.auth_x_client_secret:
-        client = oauth.register(
-            "x",
-            client_id=settings.auth_x_client_id,
-            client_secret=settings.auth_x_client_secret.get_secret_value(),
-            authorize_url="https://x.com/i/oauth2/authorize",
-            access_token_url="https://api.x.com/2/oauth2/token",
-            api_base_url="https://api.x.com/2/",
-            client_kwargs={
-                "scope": "users.read tweet.read",
-                "code_challenge_method": "S256",
-                "token_endpoint_auth_method": "client_secret_basic",
-                **_HTTP_TIMEOUT,
-            },
-        )
-        providers.append(Provider("x", "X", ProviderKind.X, client))
-    if settings.auth_github_client_id and settings.auth_github_client_secret:
-        client = oauth.register(
-            "github",
-            client_id=settings.auth_github_client_id,
-            client_secret=settings.auth_github_client_secret.get_secret_value(),
-            authorize_url="https://github.com/login/oauth/authorize",
-            access_token_url="https://github.com/login/oauth/access_token",
-            api_base_url="https://api.github.com/",
-            client_kwargs={
-                "scope": "read:user user:email",
-                "code_challenge_method": "S256",
-                **_HTTP_TIMEOUT,
-            },
-        )
-        providers.append(Provider("github", "GitHub", ProviderKind.GITHUB, client))
-    if settings.auth_google_client_id and settings.auth_google_client_secret:
-        client = oauth.register(
-            "google",
-            client_id=settings.auth_google_client_id,
-            client_secret=settings.auth_google_client_secret.get_secret_value(),
-            server_metadata_url="https://accounts.google.com/.well-known/openid-configuration",
-            client_kwargs={
-                "scope": "openid email profile",
-                "code_challenge_method": "S256",
-                **_HTTP_TIMEOUT,
-            },
-        )
-        providers.append(Provider("google", "Google", ProviderKind.OIDC, client))
-    return providers
+@dataclass(frozen=True, slots=True)
+class _BuiltIn:
+    """What Authlib needs to know of a built-in provider besides its credentials."""
+
+    display_name: str
+    kind: ProviderKind
+    endpoints: dict[str, str]
+    client_kwargs: dict[str, str]
 
 
-def build_providers(settings: Settings) -> dict[str, Provider]:
+# The built-in providers, by the name in their variables (JEEX_AUTH_<NAME>_CLIENT_ID/_SECRET).
+_BUILT_INS: dict[str, _BuiltIn] = {
+    "x": _BuiltIn(
+        "X",
+        ProviderKind.X,
+        {
+            "authorize_url": "https://x.com/i/oauth2/authorize",
+            "access_token_url": "https://api.x.com/2/oauth2/token",
+            "api_base_url": "https://api.x.com/2/",
+        },
+        {"scope": "users.read tweet.read", "token_endpoint_auth_method": "client_secret_basic"},
+    ),
+    "github": _BuiltIn(
+        "GitHub",
+        ProviderKind.GITHUB,
+        {
+            "authorize_url": "https://github.com/login/oauth/authorize",
+            "access_token_url": "https://github.com/login/oauth/access_token",
+            "api_base_url": "https://api.github.com/",
+        },
+        {"scope": "read:user user:email"},
+    ),
+    "google": _BuiltIn(
+        "Google",
+        ProviderKind.OIDC,
+        {"server_metadata_url": "https://accounts.google.com/.well-known/openid-configuration"},
+        {"scope": "openid email profile"},
+    ),
+}
+
+
+def build_providers(settings: AuthSettings) -> dict[str, Provider]:
     oauth = OAuth()
-    providers = _register_builtins(oauth, settings)
-    for name, config in settings.auth_oidc_providers.items():
+    providers: list[Provider] = []
+    for name, credentials in settings.providers.items():
+        built_in = _BUILT_INS[name]
+        client = oauth.register(
+            name,
+            client_id=credentials.client_id,
+            client_secret=credentials.client_secret.get_secret_value(),
+            **built_in.endpoints,
+            client_kwargs={
+                **built_in.client_kwargs,
+                "code_challenge_method": "S256",
+                **_HTTP_TIMEOUT,
+            },
+        )
+        providers.append(Provider(name, built_in.display_name, built_in.kind, client))
+    for name, config in settings.oidc_providers.items():
         client = oauth.register(
             name,
             client_id=config.client_id,

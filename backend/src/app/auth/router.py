@@ -72,7 +72,7 @@ async def login(
     response.set_cookie(
         LOGIN_COOKIE,
         redirect.browser_secret,
-        max_age=resources.settings.login_state_ttl_seconds,
+        max_age=resources.settings.auth.login_state_ttl_seconds,
         path=f"{_AUTH_PATH}/callback",
         secure=True,
         httponly=True,
@@ -110,7 +110,7 @@ async def callback(
     response = RedirectResponse(return_to, status_code=status.HTTP_302_FOUND)
     response.delete_cookie(LOGIN_COOKIE, path=f"{_AUTH_PATH}/callback")
     _set_refresh_cookie(
-        response, tokens.refresh_token, resources.settings.refresh_token_ttl_days * 86400
+        response, tokens.refresh_token, resources.settings.auth.refresh_token_ttl_days * 86400
     )
     return response
 
@@ -136,7 +136,7 @@ async def refresh(
             refresh_token=tokens.refresh_token,
         )
     _set_refresh_cookie(
-        response, tokens.refresh_token, resources.settings.refresh_token_ttl_days * 86400
+        response, tokens.refresh_token, resources.settings.auth.refresh_token_ttl_days * 86400
     )
     return AccessTokenResponse(access_token=tokens.access_token, expires_in=tokens.expires_in)
 

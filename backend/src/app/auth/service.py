@@ -60,7 +60,7 @@ async def _issue_pair(
     session: AsyncSession, resources: AuthResources, user_id: UUID, *, family_id: UUID
 ) -> TokenPair:
     refresh_token, refresh_hash = new_opaque_token(REFRESH_TOKEN_PREFIX)
-    ttl = timedelta(days=resources.settings.refresh_token_ttl_days)
+    ttl = timedelta(days=resources.settings.auth.refresh_token_ttl_days)
     await auth_repository.add_refresh_token(
         session,
         RefreshToken(

@@ -2,13 +2,21 @@
 
 A value of the wrong shape stops start-up with a message naming the variable; nothing here has
 a placeholder secret. Parts whose URL is unset run embedded under ``data_dir``.
+
+:class:`Settings` reads the environment: one flat field per variable (``llm_model`` is
+``JEEX_LLM_MODEL``), which is the stable contract. Each domain's collaborators take only their
+own group, a frozen view built from those fields (``settings.llm`` is an :class:`LLMSettings`,
+``settings.events`` an :class:`EventsSettings`, …), with the domain's prefix dropped.
 """
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Literal
 
 import platformdirs
@@ -86,6 +94,158 @@ class OidcProviderConfig(BaseModel):
     token_endpoint_auth_method: Literal["client_secret_basic", "client_secret_post"] = (
         "client_secret_basic"
     )
+
+
+# --- The groups: what one domain's collaborators are handed (see Settings' properties).
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatabaseSettings:
+    url: str | None
+    pool_size: int
+    max_overflow: int
+    connect_timeout_seconds: float
+    startup_timeout_seconds: float
+    statement_timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RedisSettings:
+    url: str | None
+    timeout_seconds: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QdrantSettings:
+    url: str | None
+    api_key: SecretStr | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LLMSettings:
+    provider: LLMProvider
+    base_url: str | None
+    model: str | None
+    agent_models: Mapping[str, str]
+    api_key: SecretStr | None
+    output_mode: LLMOutputMode
+    output_retries: int
+    connect_timeout_seconds: float
+    read_timeout_seconds: float
+    max_attempts: int
+    backoff_initial_seconds: float
+    backoff_max_seconds: float
+    retry_after_max_seconds: float
+    breaker_failure_threshold: int
+    breaker_reset_seconds: float
+    project_token_budget: int
+    call_token_limit: int
+    user_concurrency: int
+    lease_seconds: float
+    debug_content: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmbeddingsSettings:
+    provider: EmbeddingsProvider
+    base_url: str | None
+    # Validation fills the model and the vector size in for the local provider.
+    model: str
+    api_key: SecretStr | None
+    dimensions: int
+    batch_size: int
+    local_threads: int
+    timeout_seconds: float
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemorySettings:
+    embeddings: EmbeddingsSettings
+    collection: str
+    chunk_max_chars: int
+    chunk_overlap_chars: int
+    search_limit: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProviderCredentials:
+    client_id: str
+    client_secret: SecretStr
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthSettings:
+    public_url: AnyHttpUrl | None
+    jwt_issuer: str
+    jwt_audience: str
+    # PEM public keys of rotated-out signing keys (JEEX_JWT_RETIRED_PUBLIC_KEYS).
+    retired_public_keys: tuple[str, ...]
+    access_token_ttl_seconds: int
+    refresh_token_ttl_days: int
+    login_state_ttl_seconds: int
+    # The built-in providers that are configured, by name (in BUILT_IN_PROVIDERS' order).
+    providers: Mapping[str, ProviderCredentials]
+    oidc_providers: Mapping[str, OidcProviderConfig]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimitSettings:
+    window_seconds: int
+    auth_per_window: int
+    user_per_window: int
+    project_per_window: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConversationSettings:
+    max_turns_per_stage: int
+    lease_seconds: float
+    max_attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerSettings:
+    in_process: bool
+    concurrency: int
+    job_timeout_seconds: int
+    heartbeat_seconds: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportSettings:
+    # The folder itself: JEEX_EXPORT_DIR, or <data dir>/exports.
+    directory: Path
+    ttl_seconds: int
+    max_attempts: int
+    cleanup_cron: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventsSettings:
+    stream_maxlen: int
+    retention_seconds: int
+    ping_seconds: float
+    send_timeout_seconds: float
+    max_streams: int
+    stream_max_seconds: int
+    ticket_ttl_seconds: int
+    shutdown_grace_seconds: float
+    delta_interval_ms: int
+    delta_max_chars: int
+    max_streams_per_user: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpSettings:
+    max_request_body_bytes: int
+    cors_origins: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoggingSettings:
+    level: str
+    format: LogFormat
 
 
 class Settings(BaseSettings):
@@ -489,9 +649,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _providers_are_complete(self) -> "Settings":
-        for provider in BUILT_IN_PROVIDERS:
-            client_id = getattr(self, f"auth_{provider}_client_id")
-            secret = getattr(self, f"auth_{provider}_client_secret")
+        for provider, (client_id, secret) in self._built_in_credentials().items():
             if (client_id is None) != (secret is None):
                 raise ValueError(
                     f"JEEX_AUTH_{provider.upper()}_CLIENT_ID and "
@@ -504,10 +662,17 @@ class Settings(BaseSettings):
             )
         return self
 
+    def _built_in_credentials(self) -> dict[str, tuple[str | None, SecretStr | None]]:
+        """The variables of each built-in provider, in BUILT_IN_PROVIDERS' order."""
+        return {
+            "x": (self.auth_x_client_id, self.auth_x_client_secret),
+            "github": (self.auth_github_client_id, self.auth_github_client_secret),
+            "google": (self.auth_google_client_id, self.auth_google_client_secret),
+        }
+
     @property
     def configured_providers(self) -> list[str]:
-        built_in = [name for name in BUILT_IN_PROVIDERS if getattr(self, f"auth_{name}_client_id")]
-        return built_in + list(self.auth_oidc_providers)
+        return list(self.auth.providers) + list(self.auth_oidc_providers)
 
     @property
     def embeddings_size(self) -> int:
@@ -518,6 +683,161 @@ class Settings(BaseSettings):
     @property
     def exports_path(self) -> Path:
         return self.export_dir if self.export_dir is not None else self.data_dir / "exports"
+
+    # --- The groups. Cached: the settings are frozen, so each is built once.
+
+    @cached_property
+    def database(self) -> DatabaseSettings:
+        return DatabaseSettings(
+            url=self.database_url,
+            pool_size=self.database_pool_size,
+            max_overflow=self.database_max_overflow,
+            connect_timeout_seconds=self.database_connect_timeout_seconds,
+            startup_timeout_seconds=self.database_startup_timeout_seconds,
+            statement_timeout_ms=self.database_statement_timeout_ms,
+        )
+
+    @cached_property
+    def redis(self) -> RedisSettings:
+        return RedisSettings(
+            url=None if self.redis_url is None else str(self.redis_url),
+            timeout_seconds=self.redis_timeout_seconds,
+        )
+
+    @cached_property
+    def qdrant(self) -> QdrantSettings:
+        return QdrantSettings(url=self.qdrant_url, api_key=self.qdrant_api_key)
+
+    @cached_property
+    def llm(self) -> LLMSettings:
+        return LLMSettings(
+            provider=self.llm_provider,
+            base_url=self.llm_base_url,
+            model=self.llm_model,
+            agent_models=MappingProxyType(dict(self.llm_agent_models)),
+            api_key=self.llm_api_key,
+            output_mode=self.llm_output_mode,
+            output_retries=self.llm_output_retries,
+            connect_timeout_seconds=self.llm_connect_timeout_seconds,
+            read_timeout_seconds=self.llm_read_timeout_seconds,
+            max_attempts=self.llm_max_attempts,
+            backoff_initial_seconds=self.llm_backoff_initial_seconds,
+            backoff_max_seconds=self.llm_backoff_max_seconds,
+            retry_after_max_seconds=self.llm_retry_after_max_seconds,
+            breaker_failure_threshold=self.llm_breaker_failure_threshold,
+            breaker_reset_seconds=self.llm_breaker_reset_seconds,
+            project_token_budget=self.llm_project_token_budget,
+            call_token_limit=self.llm_call_token_limit,
+            user_concurrency=self.llm_user_concurrency,
+            lease_seconds=self.llm_lease_seconds,
+            debug_content=self.llm_debug_content,
+        )
+
+    @cached_property
+    def embeddings(self) -> EmbeddingsSettings:
+        assert self.embeddings_model is not None  # filled in by its validator
+        return EmbeddingsSettings(
+            provider=self.embeddings_provider,
+            base_url=self.embeddings_base_url,
+            model=self.embeddings_model,
+            api_key=self.embeddings_api_key,
+            dimensions=self.embeddings_size,
+            batch_size=self.embeddings_batch_size,
+            local_threads=self.embeddings_local_threads,
+            timeout_seconds=self.embeddings_timeout_seconds,
+            max_attempts=self.embeddings_max_attempts,
+        )
+
+    @cached_property
+    def memory(self) -> MemorySettings:
+        return MemorySettings(
+            embeddings=self.embeddings,
+            collection=self.memory_collection,
+            chunk_max_chars=self.memory_chunk_max_chars,
+            chunk_overlap_chars=self.memory_chunk_overlap_chars,
+            search_limit=self.memory_search_limit,
+        )
+
+    @cached_property
+    def auth(self) -> AuthSettings:
+        providers = {
+            name: ProviderCredentials(client_id=client_id, client_secret=secret)
+            for name, (client_id, secret) in self._built_in_credentials().items()
+            if client_id and secret is not None
+        }
+        return AuthSettings(
+            public_url=self.public_url,
+            jwt_issuer=self.jwt_issuer,
+            jwt_audience=self.jwt_audience,
+            retired_public_keys=tuple(self.jwt_retired_public_keys),
+            access_token_ttl_seconds=self.access_token_ttl_seconds,
+            refresh_token_ttl_days=self.refresh_token_ttl_days,
+            login_state_ttl_seconds=self.login_state_ttl_seconds,
+            providers=MappingProxyType(providers),
+            oidc_providers=MappingProxyType(dict(self.auth_oidc_providers)),
+        )
+
+    @cached_property
+    def rate_limits(self) -> RateLimitSettings:
+        return RateLimitSettings(
+            window_seconds=self.rate_limit_window_seconds,
+            auth_per_window=self.rate_limit_auth_per_window,
+            user_per_window=self.rate_limit_user_per_window,
+            project_per_window=self.rate_limit_project_per_window,
+        )
+
+    @cached_property
+    def conversation(self) -> ConversationSettings:
+        return ConversationSettings(
+            max_turns_per_stage=self.conversation_max_turns_per_stage,
+            lease_seconds=self.conversation_lease_seconds,
+            max_attempts=self.conversation_max_attempts,
+        )
+
+    @cached_property
+    def worker(self) -> WorkerSettings:
+        return WorkerSettings(
+            in_process=self.worker_in_process,
+            concurrency=self.worker_concurrency,
+            job_timeout_seconds=self.worker_job_timeout_seconds,
+            heartbeat_seconds=self.worker_heartbeat_seconds,
+        )
+
+    @cached_property
+    def exports(self) -> ExportSettings:
+        return ExportSettings(
+            directory=self.exports_path,
+            ttl_seconds=self.export_ttl_seconds,
+            max_attempts=self.export_max_attempts,
+            cleanup_cron=self.export_cleanup_cron,
+        )
+
+    @cached_property
+    def events(self) -> EventsSettings:
+        return EventsSettings(
+            stream_maxlen=self.events_stream_maxlen,
+            retention_seconds=self.events_retention_seconds,
+            ping_seconds=self.events_ping_seconds,
+            send_timeout_seconds=self.events_send_timeout_seconds,
+            max_streams=self.events_max_streams,
+            stream_max_seconds=self.events_stream_max_seconds,
+            ticket_ttl_seconds=self.events_ticket_ttl_seconds,
+            shutdown_grace_seconds=self.events_shutdown_grace_seconds,
+            delta_interval_ms=self.events_delta_interval_ms,
+            delta_max_chars=self.events_delta_max_chars,
+            max_streams_per_user=self.events_max_streams_per_user,
+        )
+
+    @cached_property
+    def http(self) -> HttpSettings:
+        return HttpSettings(
+            max_request_body_bytes=self.max_request_body_bytes,
+            cors_origins=tuple(self.cors_origins),
+        )
+
+    @cached_property
+    def logging(self) -> LoggingSettings:
+        return LoggingSettings(level=self.log_level, format=self.log_format)
 
     @cached_property
     def is_production(self) -> bool:

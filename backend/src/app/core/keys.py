@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from app.core.config import Settings, SettingsError
+from app.core.config import AuthSettings, Settings, SettingsError
 
 SIGNING_KEY_FILE = "keys/jwt-signing-key.pem"
 
@@ -80,10 +80,10 @@ def load_signing_key(settings: Settings) -> SigningKey:
     return SigningKey(kid=key_id(private_key.public_key()), private_key=private_key)
 
 
-def load_retired_public_keys(settings: Settings) -> dict[str, ec.EllipticCurvePublicKey]:
+def load_retired_public_keys(settings: AuthSettings) -> dict[str, ec.EllipticCurvePublicKey]:
     """Public keys of signing keys that were rotated out, by key id."""
     keys: dict[str, ec.EllipticCurvePublicKey] = {}
-    for index, pem in enumerate(settings.jwt_retired_public_keys):
+    for index, pem in enumerate(settings.retired_public_keys):
         try:
             key = serialization.load_pem_public_key(pem.encode())
         except ValueError as error:

@@ -10,7 +10,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import status
 
-from app.core.config import Settings
+from app.core.config import AuthSettings
 from app.core.errors import AppError
 from app.core.keys import SigningKey, load_retired_public_keys
 
@@ -35,7 +35,7 @@ class InvalidCredentialsError(AppError):
 class AccessTokens:
     """Issues access tokens with the current key; verifies them against current and retired."""
 
-    def __init__(self, settings: Settings, signing_key: SigningKey) -> None:
+    def __init__(self, settings: AuthSettings, signing_key: SigningKey) -> None:
         self._signing_key = signing_key
         self._verification_keys: dict[str, ec.EllipticCurvePublicKey] = {
             **load_retired_public_keys(settings),

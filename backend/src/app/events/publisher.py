@@ -9,7 +9,7 @@ from uuid import UUID
 
 from redis.asyncio import Redis
 
-from app.core.config import Settings
+from app.core.config import EventsSettings
 from app.core.redis import project_key
 from app.events.schemas import ProjectEvent
 
@@ -44,10 +44,10 @@ class EventPublisher:
     no transaction backs (streamed text deltas, export progress).
     """
 
-    def __init__(self, settings: Settings, redis: "Redis") -> None:
+    def __init__(self, settings: EventsSettings, redis: "Redis") -> None:
         self._redis = redis
-        self._maxlen = settings.events_stream_maxlen
-        self._retention_ms = settings.events_retention_seconds * 1000
+        self._maxlen = settings.stream_maxlen
+        self._retention_ms = settings.retention_seconds * 1000
         self._append = redis.register_script(_APPEND)
 
     async def publish(self, event: ProjectEvent) -> str:

@@ -150,14 +150,3 @@ ProjectEvent = Annotated[
     | Ping,
     Field(discriminator="type"),
 ]
-
-
-# --- Not events: the API's own models around the stream.
-
-
-class EventStreamTicket(BaseModel):
-    """Opens the project's event stream once, for browsers' EventSource (which cannot send an
-    Authorization header): ``GET …/events?ticket=…``."""
-
-    ticket: str = Field(description="Single use; valid for this project only.")
-    expires_in: int = Field(description="Seconds until the ticket expires unused.")

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sse_starlette import ServerSentEvent
 
-from app.core.config import Settings
+from app.core.config import EventsSettings
 from app.events.exceptions import EventStreamsBusyError, TooManyUserStreamsError
 from app.events.publisher import decode_id, stream_key
 from app.events.schemas import Ping
@@ -103,21 +103,23 @@ class _Reader:
 class EventStreams:
     """The process's SSE streams and the Redis connections they read with."""
 
-    def __init__(self, settings: Settings, redis_url: str) -> None:
-        self._max_streams = settings.events_max_streams
-        self._block_seconds = settings.events_ping_seconds
-        self._max_seconds = settings.events_stream_max_seconds
-        self._margin_seconds = settings.redis_timeout_seconds
+    def __init__(
+        self, settings: EventsSettings, redis_url: str, *, redis_timeout_seconds: float
+    ) -> None:
+        self._max_streams = settings.max_streams
+        self._block_seconds = settings.ping_seconds
+        self._max_seconds = settings.stream_max_seconds
+        self._margin_seconds = redis_timeout_seconds
         self._pool: ConnectionPool = ConnectionPool.from_url(
             redis_url,
-            max_connections=settings.events_max_streams,
+            max_connections=settings.max_streams,
             # No socket timeout: each read sets its own deadline from its block time. (With
             # one, redis-py would also wrap every write in a task of its own.)
             socket_timeout=None,
-            socket_connect_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=redis_timeout_seconds,
             client_name=STREAM_CLIENT_NAME,
         )
-        self._max_per_user = settings.events_max_streams_per_user
+        self._max_per_user = settings.max_streams_per_user
         self.open_streams = 0
         self.streams_by_user: Counter[UUID] = Counter()
 

@@ -14,7 +14,7 @@ import structlog
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import Settings
+from app.core.config import ExportSettings, WorkerSettings
 from app.core.db import unit_of_work
 from app.documents import repository as document_repository
 from app.events import schemas as events
@@ -150,7 +150,7 @@ async def _mark_ready(
     built: BuiltArchive,
 ) -> None:
     ready_at = _now()
-    expires_at = ready_at + timedelta(seconds=resources.settings.export_ttl_seconds)
+    expires_at = ready_at + timedelta(seconds=resources.settings.exports.ttl_seconds)
     async with unit_of_work(resources) as session:
         marked = await export_repository.mark_ready(
             session,
@@ -215,9 +215,9 @@ async def cleanup(resources: ExportResources, now: datetime) -> int:
     return changed
 
 
-def longest_build(settings: Settings) -> timedelta:
+def longest_build(settings: ExportSettings, worker: WorkerSettings) -> timedelta:
     """How long after its request an export's last attempt must have ended."""
-    return timedelta(seconds=settings.worker_job_timeout_seconds * settings.export_max_attempts)
+    return timedelta(seconds=worker.job_timeout_seconds * settings.max_attempts)
 
 
 async def _expire_ready(resources: ExportResources, now: datetime) -> int:
@@ -237,7 +237,10 @@ async def _expire_ready(resources: ExportResources, now: datetime) -> int:
 async def _give_up_abandoned(resources: ExportResources, now: datetime) -> int:
     async with resources.session_factory() as session:
         waiting = await export_repository.abandoned(
-            session, created_before=now - longest_build(resources.settings), limit=_SWEEP_BATCH
+            session,
+            created_before=now
+            - longest_build(resources.settings.exports, resources.settings.worker),
+            limit=_SWEEP_BATCH,
         )
         stuck = [(export.project_id, export.id) for export in waiting]
     for project_id, export_id in stuck:
@@ -248,7 +251,7 @@ async def _give_up_abandoned(resources: ExportResources, now: datetime) -> int:
 async def _remove_strays(resources: ExportResources, now: datetime) -> int:
     """Archives left behind by a worker that died between storing and marking, or by a build
     that finished after its project was deleted. Young ones may be builds in progress."""
-    settled_before = now - longest_build(resources.settings)
+    settled_before = now - longest_build(resources.settings.exports, resources.settings.worker)
     stored = [
         item
         for item in await resources.export_storage.stored()

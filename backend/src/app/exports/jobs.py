@@ -5,7 +5,7 @@ from uuid import UUID
 
 from saq import CronJob, Queue
 
-from app.core.config import Settings
+from app.core.config import ExportSettings, WorkerSettings
 from app.core.jobs import JobContext, heartbeat, is_last_attempt
 from app.exports import builder
 from app.exports import repository as export_repository
@@ -23,16 +23,20 @@ def _job_key(export_id: UUID) -> str:
 
 
 async def enqueue_export(
-    queue: Queue, settings: Settings, project_id: UUID, export_id: UUID
+    queue: Queue,
+    settings: ExportSettings,
+    worker: WorkerSettings,
+    project_id: UUID,
+    export_id: UUID,
 ) -> None:
     await queue.enqueue(
         BUILD_EXPORT,
         key=_job_key(export_id),
         project_id=str(project_id),
         export_id=str(export_id),
-        timeout=settings.worker_job_timeout_seconds,
-        heartbeat=settings.worker_heartbeat_seconds,
-        retries=settings.export_max_attempts,
+        timeout=worker.job_timeout_seconds,
+        heartbeat=worker.heartbeat_seconds,
+        retries=settings.max_attempts,
         retry_delay=_RETRY_DELAY_SECONDS,
         retry_backoff=True,
     )
@@ -41,7 +45,7 @@ async def enqueue_export(
 async def build_export(ctx: JobContext, *, project_id: str, export_id: str) -> None:
     resources: ExportResources = ctx["resources"]
     job = ctx["job"]
-    async with heartbeat(job, resources.settings.worker_heartbeat_seconds / 3):
+    async with heartbeat(job, resources.settings.worker.heartbeat_seconds / 3):
         # The ids come from the export row the API stored under the project it checked.
         await builder.build_export(
             resources,
@@ -56,21 +60,22 @@ async def cleanup_exports(ctx: JobContext) -> None:
     await builder.cleanup(resources, datetime.now(UTC))
 
 
-def cleanup_cron_job(settings: Settings) -> "CronJob[JobContext]":
+def cleanup_cron_job(settings: ExportSettings, worker: WorkerSettings) -> "CronJob[JobContext]":
     return CronJob(
         cleanup_exports,
-        cron=settings.export_cleanup_cron,
+        cron=settings.cleanup_cron,
         unique=True,
-        timeout=settings.worker_job_timeout_seconds,
+        timeout=worker.job_timeout_seconds,
     )
 
 
 async def recover_unfinished(resources: ExportResources, queue: Queue) -> int:
     """After a restart, exports still waiting get their job again."""
     # Older ones are given up by the cleanup rather than tried again.
-    created_after = datetime.now(UTC) - builder.longest_build(resources.settings)
+    settings = resources.settings
+    created_after = datetime.now(UTC) - builder.longest_build(settings.exports, settings.worker)
     async with resources.session_factory() as session:
         waiting = await export_repository.unfinished(session, created_after=created_after)
     for project_id, export_id in waiting:
-        await enqueue_export(queue, resources.settings, project_id, export_id)
+        await enqueue_export(queue, settings.exports, settings.worker, project_id, export_id)
     return len(waiting)

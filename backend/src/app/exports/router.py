@@ -56,7 +56,10 @@ async def request_export(
     """Pack the active version of every document as a ZIP. What it holds is fixed now; follow
     `export.progress` and `export.ready` on the event stream, or poll the `Location`. Asking
     again for the same content answers the export already made (or on its way)."""
-    export = await export_service.request_export(session, queue, resources.settings, context)
+    settings = resources.settings
+    export = await export_service.request_export(
+        session, queue, settings.exports, settings.worker, context
+    )
     response.headers["Location"] = request.url_for(
         "get_export", project_id=export.project_id, export_id=export.id
     ).path

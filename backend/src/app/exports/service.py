@@ -10,7 +10,7 @@ import structlog
 from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.config import Settings
+from app.core.config import ExportSettings, WorkerSettings
 from app.core.db import after_commit
 from app.documents import repository as document_repository
 from app.events import schemas as events
@@ -76,7 +76,11 @@ def _read(export: Export, now: datetime) -> ExportRead:
 
 
 async def request_export(
-    session: AsyncSession, queue: Queue, settings: Settings, context: ProjectContext
+    session: AsyncSession,
+    queue: Queue,
+    settings: ExportSettings,
+    worker: WorkerSettings,
+    context: ProjectContext,
 ) -> ExportRead:
     """Record which version of each document the archive will hold; the worker builds it once
     this commits. An export of exactly the same content that is still on its way or still
@@ -108,7 +112,9 @@ async def request_export(
             project_id=context.project_id, export_id=export.id, percent=0, step="queued"
         ),
     )
-    after_commit(session, partial(enqueue_export, queue, settings, context.project_id, export.id))
+    after_commit(
+        session, partial(enqueue_export, queue, settings, worker, context.project_id, export.id)
+    )
     return _read(export, now)
 
 

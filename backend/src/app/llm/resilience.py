@@ -31,7 +31,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base, wait_exponential_jitter
 
-from app.core.config import Settings
+from app.core.config import LLMSettings
 from app.llm.breaker import CircuitBreaker
 
 T = TypeVar("T")
@@ -69,12 +69,12 @@ class RetryPolicy:
     retry_after_max_seconds: float
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "RetryPolicy":
+    def from_settings(cls, settings: LLMSettings) -> "RetryPolicy":
         return cls(
-            max_attempts=settings.llm_max_attempts,
-            backoff_initial_seconds=settings.llm_backoff_initial_seconds,
-            backoff_max_seconds=settings.llm_backoff_max_seconds,
-            retry_after_max_seconds=settings.llm_retry_after_max_seconds,
+            max_attempts=settings.max_attempts,
+            backoff_initial_seconds=settings.backoff_initial_seconds,
+            backoff_max_seconds=settings.backoff_max_seconds,
+            retry_after_max_seconds=settings.retry_after_max_seconds,
         )
 
 

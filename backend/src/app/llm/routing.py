@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from app.core.config import LLMProvider, Settings, SettingsError
+from app.core.config import LLMProvider, LLMSettings, SettingsError
 from app.llm.constants import AGENT_MODELS_VARIABLE, AgentName
 from app.llm.exceptions import LLMNotConfiguredError
 
@@ -44,22 +44,22 @@ class ModelRoutes:
         return routes
 
 
-def resolve_routes(settings: Settings) -> ModelRoutes:
+def resolve_routes(settings: LLMSettings) -> ModelRoutes:
     """The routes of the settings; an unknown agent name stops start-up, naming the variable."""
-    if settings.llm_model is None:
+    if settings.model is None:
         return ModelRoutes(default=None)
-    unknown = sorted(set(settings.llm_agent_models) - set(AgentName))
+    unknown = sorted(set(settings.agent_models) - set(AgentName))
     if unknown:
         known = ", ".join(sorted(AgentName))
         raise SettingsError(
             f"invalid configuration: {AGENT_MODELS_VARIABLE}: unknown agent name(s) "
             f"{', '.join(unknown)}; known agents: {known}"
         )
-    provider = settings.llm_provider
+    provider = settings.provider
     return ModelRoutes(
-        default=ModelRoute(provider, settings.llm_model),
+        default=ModelRoute(provider, settings.model),
         per_agent={
             AgentName(name): ModelRoute(provider, model)
-            for name, model in settings.llm_agent_models.items()
+            for name, model in settings.agent_models.items()
         },
     )

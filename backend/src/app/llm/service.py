@@ -25,7 +25,7 @@ from pydantic_ai.output import OutputSpec
 from pydantic_ai.usage import RunUsage, UsageLimits
 from redis.asyncio import Redis
 
-from app.core.config import LLMOutputMode, Settings
+from app.core.config import LLMOutputMode, LLMSettings
 from app.llm.breaker import CircuitBreaker
 from app.llm.constants import AgentName
 from app.llm.errors import translate
@@ -64,7 +64,7 @@ class _Run:
 class LLMGateway:
     def __init__(
         self,
-        settings: Settings,
+        settings: LLMSettings,
         redis: "Redis",
         *,
         routes: ModelRoutes,
@@ -76,18 +76,18 @@ class LLMGateway:
         self._limits = CallLimits(
             redis,
             LimitPolicy(
-                project_token_budget=settings.llm_project_token_budget,
-                call_token_reservation=settings.llm_call_token_limit,
-                user_concurrency=settings.llm_user_concurrency,
-                lease_seconds=settings.llm_lease_seconds,
+                project_token_budget=settings.project_token_budget,
+                call_token_reservation=settings.call_token_limit,
+                user_concurrency=settings.user_concurrency,
+                lease_seconds=settings.lease_seconds,
             ),
         )
         # Prompts and outputs enter spans only when the debug setting asks for them.
         self._instrumentation = InstrumentationSettings(
             tracer_provider=tracer_provider,
-            include_content=settings.llm_debug_content,
-            include_binary_content=settings.llm_debug_content,
-            include_model_request_parameters=settings.llm_debug_content,
+            include_content=settings.debug_content,
+            include_binary_content=settings.debug_content,
+            include_model_request_parameters=settings.debug_content,
         )
         self._http_client: httpx2.AsyncClient | None = None
         self._models: dict[ModelRoute, Model] = {}
@@ -98,7 +98,7 @@ class LLMGateway:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, redis: "Redis", *, tracer_provider: TracerProvider | None = None
+        cls, settings: LLMSettings, redis: "Redis", *, tracer_provider: TracerProvider | None = None
     ) -> "LLMGateway":
         """The gateway of the settings; ``tracer_provider`` defaults to the global one."""
         return cls(
@@ -112,8 +112,8 @@ class LLMGateway:
             self._models[route] = build_model(route, provider)
             self._breakers[route] = CircuitBreaker(
                 route,
-                failure_threshold=self._settings.llm_breaker_failure_threshold,
-                reset_seconds=self._settings.llm_breaker_reset_seconds,
+                failure_threshold=self._settings.breaker_failure_threshold,
+                reset_seconds=self._settings.breaker_reset_seconds,
             )
 
     @property
@@ -201,7 +201,7 @@ class LLMGateway:
                     error,
                     route,
                     stream_started=run.stream_started,
-                    call_token_limit=self._settings.llm_call_token_limit,
+                    call_token_limit=self._settings.call_token_limit,
                 )
                 failure.usage = self._usage_record(run)
                 raise failure from error
@@ -216,8 +216,8 @@ class LLMGateway:
             "model": run.model,
             "instructions": run.call.instructions,
             "usage": run.usage,
-            "usage_limits": UsageLimits(total_tokens_limit=self._settings.llm_call_token_limit),
-            "retries": {"output": self._settings.llm_output_retries},
+            "usage_limits": UsageLimits(total_tokens_limit=self._settings.call_token_limit),
+            "retries": {"output": self._settings.output_retries},
         }
 
     def _agent(self, name: AgentName) -> Agent[None, str]:
@@ -233,7 +233,7 @@ class LLMGateway:
     def _output_spec(self, output_type: type[OutputT]) -> OutputSpec[OutputT]:
         if output_type is str:
             return output_type
-        mode = self._settings.llm_output_mode
+        mode = self._settings.output_mode
         if mode is LLMOutputMode.NATIVE:
             return NativeOutput(output_type)
         if mode is LLMOutputMode.PROMPTED:

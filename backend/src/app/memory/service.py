@@ -76,7 +76,7 @@ async def search(
         project_id,
         language,
         vector,
-        limit=limit or memory.settings.memory_search_limit,
+        limit=limit or memory.settings.search_limit,
         exclude_document=exclude_document.value if exclude_document else None,
     )
 
@@ -207,8 +207,8 @@ def _chunks(memory: MemoryStore, text: str) -> list[Chunk]:
     settings = memory.settings
     return chunk_markdown(
         text,
-        max_chars=settings.memory_chunk_max_chars,
-        overlap_chars=settings.memory_chunk_overlap_chars,
+        max_chars=settings.chunk_max_chars,
+        overlap_chars=settings.chunk_overlap_chars,
     )
 
 

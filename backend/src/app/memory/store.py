@@ -20,7 +20,7 @@ import structlog
 from qdrant_client import AsyncQdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from app.core.config import Settings
+from app.core.config import MemorySettings
 from app.memory import constants
 from app.memory.embeddings import Embedder
 from app.memory.exceptions import EmbeddingsUnavailableError, MemoryCollectionMismatchError
@@ -40,11 +40,13 @@ _HTTP_CONFLICT = 409
 
 
 class MemoryStore:
-    def __init__(self, settings: Settings, qdrant: AsyncQdrantClient, embedder: Embedder) -> None:
+    def __init__(
+        self, settings: MemorySettings, qdrant: AsyncQdrantClient, embedder: Embedder
+    ) -> None:
         self.settings = settings
         self.qdrant = qdrant
         self.embedder = embedder
-        self._collection = settings.memory_collection
+        self._collection = settings.collection
         self._collection_checked = False
         self._collection_lock = asyncio.Lock()
         self._warm_up: asyncio.Task[None] | None = None
@@ -83,7 +85,7 @@ class MemoryStore:
         await self.embedder.aclose()
 
     async def ensure_collection(self) -> None:
-        size = self.settings.embeddings_size
+        size = self.settings.embeddings.dimensions
         if not await self.qdrant.collection_exists(self._collection):
             try:
                 await self.qdrant.create_collection(

@@ -29,8 +29,8 @@ async def get_project_context(
         Limit(
             scope="project",
             key=project_key(project_id, "rl"),
-            per_window=resources.settings.rate_limit_project_per_window,
-            window_seconds=resources.settings.rate_limit_window_seconds,
+            per_window=resources.settings.rate_limits.project_per_window,
+            window_seconds=resources.settings.rate_limits.window_seconds,
         ),
     )
     project, role = membership

@@ -9,13 +9,13 @@ from starlette.types import Receive, Scope, Send
 
 from app.core.deps import SessionDep
 from app.core.errors import error_responses, json_error_responses
-from app.events.schemas import EventStreamTicket, ProjectEvent
+from app.events.schemas import ProjectEvent
 from app.projects.dependencies import ProjectViewer
 from app.streams import progress as progress_service
 from app.streams import service as stream_service
 from app.streams.dependencies import EventStreamContext
 from app.streams.resources import StreamResourcesDep
-from app.streams.schemas import ProjectProgress
+from app.streams.schemas import EventStreamTicket, ProjectProgress
 
 router = APIRouter(prefix="/projects", tags=["events"])
 
@@ -119,7 +119,7 @@ async def stream_events(
     """
     streams = resources.event_streams
     release = streams.reserve(context.user_id)
-    settings = resources.settings
+    settings = resources.settings.events
     shutdown = anyio.Event()
     project_id = context.project_id
     # The header wins: EventSource sends it on reconnect, with a newer id than the URL's.
@@ -135,11 +135,11 @@ async def stream_events(
             raise
     response = EventStreamResponse(
         streams.events(project_id, after, shutdown),
-        ping=settings.events_ping_seconds,
+        ping=settings.ping_seconds,
         ping_message_factory=lambda: streams.ping(project_id),
-        send_timeout=settings.events_send_timeout_seconds,
+        send_timeout=settings.send_timeout_seconds,
         shutdown_event=shutdown,
-        shutdown_grace_period=settings.events_shutdown_grace_seconds,
+        shutdown_grace_period=settings.shutdown_grace_seconds,
     )
     response.on_close = release
     return response
@@ -154,7 +154,7 @@ async def create_stream_ticket(
     context: ProjectViewer, resources: StreamResourcesDep
 ) -> EventStreamTicket:
     """A single-use ticket that opens this project's event stream without a header."""
-    return await stream_service.issue_ticket(resources.redis, resources.settings, context)
+    return await stream_service.issue_ticket(resources.redis, resources.settings.events, context)
 
 
 # The snapshot lives beside the stream it prepares, under the projects' tag as before.

@@ -31,3 +31,11 @@ class ProjectProgress(BaseModel):
         description="The project's newest event when this snapshot was taken (null: none "
         "yet). Subscribe with it as Last-Event-ID (or ?last_event_id=) to miss nothing."
     )
+
+
+class EventStreamTicket(BaseModel):
+    """Opens the project's event stream once, for browsers' EventSource (which cannot send an
+    Authorization header): ``GET …/events?ticket=…``."""
+
+    ticket: str = Field(description="Single use; valid for this project only.")
+    expires_in: int = Field(description="Seconds until the ticket expires unused.")

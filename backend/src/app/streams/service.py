@@ -10,11 +10,11 @@ from uuid import UUID
 
 from redis.asyncio import Redis
 
-from app.core.config import Settings
+from app.core.config import EventsSettings
 from app.core.redis import project_key
 from app.core.security import hash_token, new_opaque_token
-from app.events.schemas import EventStreamTicket
 from app.projects.scoping import ProjectContext
+from app.streams.schemas import EventStreamTicket
 
 TICKET_PREFIX = "jxt_"
 
@@ -24,10 +24,10 @@ def _ticket_key(project_id: UUID, digest: str) -> str:
 
 
 async def issue_ticket(
-    redis: "Redis", settings: Settings, context: ProjectContext
+    redis: "Redis", settings: EventsSettings, context: ProjectContext
 ) -> EventStreamTicket:
     ticket, digest = new_opaque_token(TICKET_PREFIX)
-    ttl = settings.events_ticket_ttl_seconds
+    ttl = settings.ticket_ttl_seconds
     await redis.set(_ticket_key(context.project_id, digest), str(context.user_id), ex=ttl)
     return EventStreamTicket(ticket=ticket, expires_in=ttl)
 

@@ -24,7 +24,7 @@ async def _deltas(redis: Redis, project_id: UUID) -> list[ExpertSectionDelta]:
 
 def _coalescer(resources: Resources, settings: Settings, project_id: UUID) -> DeltaCoalescer:
     return DeltaCoalescer(
-        resources.events, settings, project_id=project_id, run_id=uuid4(), agent="qa_expert"
+        resources.events, settings.events, project_id=project_id, run_id=uuid4(), agent="qa_expert"
     )
 
 
@@ -140,9 +140,9 @@ async def test_a_delta_redis_refuses_is_logged_and_skipped(
     settings = make_settings(tmp_path, events_delta_interval_ms=0)
     nowhere = unreachable_redis()
     try:
-        publisher = EventPublisher(settings, nowhere)
+        publisher = EventPublisher(settings.events, nowhere)
         deltas = DeltaCoalescer(
-            publisher, settings, project_id=uuid4(), run_id=uuid4(), agent="qa_expert"
+            publisher, settings.events, project_id=uuid4(), run_id=uuid4(), agent="qa_expert"
         )
         await deltas.add("lost")
         await deltas.aclose()

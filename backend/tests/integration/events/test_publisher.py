@@ -57,7 +57,7 @@ async def test_a_stream_is_capped_in_length_and_expires_when_idle(
     redis_server: EmbeddedRedis, redis: Redis, tmp_path: Path, clean_state: None
 ) -> None:
     settings = make_settings(tmp_path, events_stream_maxlen=100, events_retention_seconds=120)
-    publisher = EventPublisher(settings, redis)
+    publisher = EventPublisher(settings.events, redis)
     project_id = uuid4()
     for number in range(1_000):
         await publisher.publish(
@@ -73,7 +73,7 @@ async def test_events_older_than_the_retention_are_trimmed(
     redis: Redis, tmp_path: Path, clean_state: None
 ) -> None:
     settings = make_settings(tmp_path, events_retention_seconds=60)
-    publisher = EventPublisher(settings, redis)
+    publisher = EventPublisher(settings.events, redis)
     project_id = uuid4()
     key = stream_key(project_id)
     # A full node of entries from long ago, as if written and then left for hours.

@@ -258,8 +258,9 @@ async def test_shutdown_ends_a_stream_with_a_last_ping_and_a_reconnect_hint(
 async def test_redis_failing_ends_the_stream_with_a_reconnect_hint(
     team: Team, tmp_path: Path
 ) -> None:
+    settings = make_settings(tmp_path, redis_timeout_seconds=0.5)
     streams = EventStreams(
-        make_settings(tmp_path, redis_timeout_seconds=0.5), "redis://127.0.0.1:1"
+        settings.events, "redis://127.0.0.1:1", redis_timeout_seconds=settings.redis_timeout_seconds
     )
     try:
         items = [item async for item in streams.events(team.project_id, "0-0", anyio.Event())]
@@ -290,13 +291,15 @@ async def test_a_redis_that_stops_answering_ends_the_stream_with_a_reconnect_hin
     redis_server: EmbeddedRedis, redis: Redis, team: Team, tmp_path: Path
 ) -> None:
     settings = make_settings(tmp_path, events_ping_seconds=0.2, redis_timeout_seconds=0.3)
-    streams = EventStreams(settings, redis_server.url)
+    streams = EventStreams(
+        settings.events, redis_server.url, redis_timeout_seconds=settings.redis_timeout_seconds
+    )
     try:
         events = streams.events(team.project_id, "0-0", anyio.Event())
         last = asyncio.ensure_future(anext(events))
         await wait_until(lambda: streams.connections_in_use() == 1)
         # Valkey holds every client's commands unanswered for a second: a hung server.
-        await redis.execute_command("CLIENT", "PAUSE", "1000", "ALL")
+        await redis.execute_command("CLIENT", "PAUSE", "1000", "ALL")  # type: ignore[no-untyped-call]
         farewell = await asyncio.wait_for(last, 5)
         assert [item async for item in events] == []
     finally:
@@ -314,7 +317,11 @@ async def test_a_redis_that_never_answers_the_handshake_ends_the_stream(
     silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
     port = silent.sockets[0].getsockname()[1]
     settings = make_settings(tmp_path, redis_timeout_seconds=0.3)
-    streams = EventStreams(settings, f"redis://127.0.0.1:{port}/0")
+    streams = EventStreams(
+        settings.events,
+        f"redis://127.0.0.1:{port}/0",
+        redis_timeout_seconds=settings.redis_timeout_seconds,
+    )
     try:
         [last] = [item async for item in streams.events(team.project_id, "0-0", anyio.Event())]
     finally:

@@ -165,7 +165,7 @@ async def test_redis_down_after_a_commit_is_logged_not_raised(
         async with resources.session_factory() as session:
             defer_event(session, _event(uuid4(), uuid4()))
             await session.commit()
-            assert await publish_committed(session, EventPublisher(settings, nowhere)) == 0
+            assert await publish_committed(session, EventPublisher(settings.events, nowhere)) == 0
     finally:
         await nowhere.aclose()
     assert "event_publish_failed" in capsys.readouterr().out

@@ -278,7 +278,7 @@ async def test_exports_whose_every_attempt_must_have_ended_are_failed(
     created = datetime.fromisoformat(
         (await client.get(seeded.url(f"/{export_id}"), headers=seeded.headers)).json()["created_at"]
     )
-    longest = builder.longest_build(resources.settings)
+    longest = builder.longest_build(resources.settings.exports, resources.settings.worker)
     assert await builder.cleanup(resources, created + longest - timedelta(seconds=1)) == 0
     assert await builder.cleanup(resources, created + longest + timedelta(seconds=1)) == 1
     status = (await client.get(seeded.url(f"/{export_id}"), headers=seeded.headers)).json()
@@ -302,7 +302,9 @@ async def test_the_cleanup_removes_archives_no_ready_export_points_to(
     gone_project = resources.settings.exports_path / str(uuid4())
     gone_project.mkdir()
     (gone_project / f"{uuid4()}.zip").write_bytes(b"of a deleted project")
-    settled = datetime.now(UTC) + builder.longest_build(resources.settings)
+    settled = datetime.now(UTC) + builder.longest_build(
+        resources.settings.exports, resources.settings.worker
+    )
 
     # Young files may be builds in progress: left alone.
     await builder.cleanup(resources, datetime.now(UTC))

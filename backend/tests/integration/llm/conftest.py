@@ -63,7 +63,7 @@ async def make_gateway(
         *, tracer_provider: TracerProvider | None = None, **overrides: object
     ) -> LLMGateway:
         settings = llm_settings(tmp_path, llm_server.base_url, **overrides)
-        gateway = LLMGateway.from_settings(settings, llm_redis, tracer_provider=tracer_provider)
+        gateway = LLMGateway.from_settings(settings.llm, llm_redis, tracer_provider=tracer_provider)
         made.append(gateway)
         return gateway
 

@@ -11,6 +11,7 @@ from app.llm.constants import AgentName
 from app.llm.exceptions import LLMCircuitOpenError, LLMRequestRejectedError, LLMUnavailableError
 from app.llm.limits import inflight_key
 from app.llm.service import LLMGateway
+from tests.checks import state_of
 from tests.integration.llm.conftest import GatewayFactory, make_call, unique_key
 from tests.llm_double import ScriptedLLMServer, directive
 
@@ -43,9 +44,9 @@ async def test_the_breaker_opens_refuses_at_once_probes_and_closes_again(
     gateway, key = one_shot_gateway, unique_key("breaker")
     breaker = gateway.breaker(AgentName.QA_EXPERT)
     for _ in range(3):
-        assert breaker.state is BreakerState.CLOSED
+        assert state_of(breaker) is BreakerState.CLOSED
         await _fail(gateway, key)
-    assert breaker.state is BreakerState.OPEN
+    assert state_of(breaker) is BreakerState.OPEN
 
     # Open: refused at once, nothing sent, no Redis slot taken.
     call = make_call(f"Go {directive(key=key)}", agent=AgentName.QA_EXPERT)
@@ -61,15 +62,15 @@ async def test_the_breaker_opens_refuses_at_once_probes_and_closes_again(
 
     # Half-open: a failing probe opens the circuit again at once.
     await asyncio.sleep(RESET_SECONDS)
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert state_of(breaker) is BreakerState.HALF_OPEN
     await _fail(gateway, key)
-    assert breaker.state is BreakerState.OPEN
+    assert state_of(breaker) is BreakerState.OPEN
 
     # Half-open again: a probe that succeeds closes the circuit.
     await asyncio.sleep(RESET_SECONDS)
     result = await gateway.generate(call, str)
     assert result.usage.requests == 1
-    assert breaker.state is BreakerState.CLOSED
+    assert state_of(breaker) is BreakerState.CLOSED
     await gateway.generate(call, str)
     assert len(llm_server.exchanges(key)) == 6
 
@@ -124,7 +125,7 @@ async def test_a_success_or_a_rejected_request_resets_the_failure_count(
     await _fail(gateway, key)
     await _fail(gateway, key)
 
-    assert breaker.state is BreakerState.CLOSED
+    assert state_of(breaker) is BreakerState.CLOSED
     assert caught.value.code == "llm_request_rejected"
     assert "secret" not in caught.value.message
     assert caught.value.details == {"provider": "openai", "model": "scripted-model", "status": 400}

@@ -15,6 +15,7 @@ from app.llm.exceptions import (
 )
 from app.llm.limits import budget_key, inflight_key
 from app.llm.service import LLMGateway
+from tests.checks import reply
 from tests.e2e.helpers import free_port
 from tests.integration.llm.conftest import GatewayFactory, make_call, unique_key
 from tests.llm_double import ScriptedLLMServer, directive
@@ -195,4 +196,4 @@ async def test_cancelling_the_caller_cancels_the_http_call_and_frees_the_limits(
     assert exchange.disconnected_at - cancelled_at < 1
     redis = gateway.limits.redis
     assert await redis.zcard(inflight_key(call.user_id)) == 0
-    assert await redis.hgetall(budget_key(call.project_id)) == {b"used": b"0"}
+    assert await reply(redis.hgetall(budget_key(call.project_id))) == {b"used": b"0"}

@@ -17,6 +17,7 @@ from app.llm.exceptions import (
 from app.llm.limits import budget_key, inflight_key
 from app.llm.schemas import LLMResult
 from app.llm.service import LLMGateway
+from tests.checks import details_of, reply
 from tests.integration.llm.conftest import GatewayFactory, make_call, unique_key
 from tests.llm_double import ScriptedLLMServer, directive
 
@@ -48,7 +49,7 @@ async def test_concurrent_calls_beyond_the_budget_are_refused_before_anything_is
     assert _outcomes(results) == ["LLMResult"] * 3 + ["llm_budget_exceeded"] * 2
     assert len(llm_server.exchanges(key)) == 3
     spent = sum(result.usage.total_tokens for result in results if isinstance(result, LLMResult))
-    stored = await gateway.limits.redis.hgetall(budget_key(project))
+    stored = await reply(gateway.limits.redis.hgetall(budget_key(project)))
     assert stored == {b"used": str(spent).encode()}  # settled to real usage, nothing reserved
     refusal = next(result for result in results if isinstance(result, LLMBudgetExceededError))
     assert refusal.status_code == 429
@@ -80,7 +81,7 @@ async def test_the_budget_is_charged_what_calls_really_use(
     calls_made = len(llm_server.exchanges(key))
     assert calls_made == 1 + (150 - 100) // (spent // calls_made)
     assert await gateway.limits.usage(project) == spent
-    assert refusal.details["used"] == spent
+    assert details_of(refusal)["used"] == spent
 
 
 async def test_concurrent_calls_beyond_a_users_limit_are_refused_and_others_are_not(
@@ -128,7 +129,7 @@ async def test_a_failed_call_gives_back_its_reservation_and_its_slot(
         await gateway.generate(call, str)
 
     redis = gateway.limits.redis
-    assert await redis.hgetall(budget_key(call.project_id)) == {b"used": b"0"}
+    assert await reply(redis.hgetall(budget_key(call.project_id))) == {b"used": b"0"}
     assert await redis.zcard(inflight_key(call.user_id)) == 0
 
 
@@ -139,12 +140,12 @@ async def test_leases_left_by_a_dead_process_expire(make_gateway: GatewayFactory
     call = make_call(f"Go {directive(key=unique_key('lease'))}")
     redis = gateway.limits.redis
     # What a process killed mid-call leaves: a reservation and a slot whose leases ran out.
-    await redis.hset(budget_key(call.project_id), "r:dead", "600:1")
+    await reply(redis.hset(budget_key(call.project_id), "r:dead", "600:1"))
     await redis.zadd(inflight_key(call.user_id), {"dead": 1})
 
     await gateway.generate(call, str)
 
-    stored = await redis.hgetall(budget_key(call.project_id))
+    stored = await reply(redis.hgetall(budget_key(call.project_id)))
     assert list(stored) == [b"used"]
     assert await redis.zcard(inflight_key(call.user_id)) == 0
 
@@ -161,7 +162,7 @@ async def test_a_call_over_its_own_token_limit_fails_and_its_tokens_are_still_ch
 
     (exchange,) = llm_server.exchanges(key)
     assert caught.value.code == "llm_call_token_limit"
-    assert caught.value.details["limit"] == 5
+    assert details_of(caught.value)["limit"] == 5
     assert await gateway.limits.usage(call.project_id) == sum(exchange.usage)
 
 

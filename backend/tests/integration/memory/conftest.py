@@ -2,6 +2,7 @@
 and the real local embeddings model (the first test to embed pays for loading it)."""
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
@@ -84,6 +85,12 @@ class Memory:
         )
         return records
 
+    async def payloads(self, project_id: UUID) -> list[dict[str, Any]]:
+        """The payload of every stored point of the project (each point has one)."""
+        points = await self.points(project_id)
+        assert all(point.payload is not None for point in points)
+        return [point.payload for point in points if point.payload is not None]
+
 
 @pytest.fixture
 def memory(resources: Resources, clean_state: None) -> Memory:
@@ -114,7 +121,7 @@ class HookedEmbedder(Embedder):
 
 def hooked_store(resources: Resources, hook: Callable[[], Awaitable[None]]) -> MemoryStore:
     return MemoryStore(
-        resources.settings, resources.qdrant, HookedEmbedder(resources.memory.embedder, hook)
+        resources.settings.memory, resources.qdrant, HookedEmbedder(resources.memory.embedder, hook)
     )
 
 

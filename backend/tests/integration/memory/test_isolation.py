@@ -72,7 +72,7 @@ async def test_a_russian_project_never_gets_english_chunks(memory: Memory) -> No
     for query in (stray, SECRET_EN, "PostgreSQL backups", "Где хранятся данные?"):
         hits = await memory.search(russian, query, limit=50)
         assert texts(hits) == ["Хранение\n\nДанные хранятся в PostgreSQL."], query
-    languages = {point.payload[constants.LANGUAGE] for point in await memory.points(russian)}
+    languages = {payload[constants.LANGUAGE] for payload in await memory.payloads(russian)}
     assert languages == {"ru", "en"}  # the stray point is there; search just never returns it
 
 

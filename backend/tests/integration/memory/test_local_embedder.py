@@ -44,7 +44,7 @@ def test_a_hub_already_loaded_online_is_refused_rather_than_used() -> None:
         "from app.core.config import Settings\n"
         "from app.memory.embeddings.local import LocalEmbedder\n"
         "from app.memory.exceptions import EmbeddingsUnavailableError\n"
-        "embedder = LocalEmbedder(Settings())\n"
+        "embedder = LocalEmbedder(Settings().embeddings)\n"
         "try:\n"
         "    asyncio.run(embedder.embed(['x']))\n"
         "except EmbeddingsUnavailableError as error:\n"

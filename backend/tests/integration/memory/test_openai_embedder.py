@@ -42,7 +42,7 @@ def settings_for(server: EmbeddingsServer, tmp_path: Path, **overrides: object) 
 
 @pytest.fixture
 async def embedder(server: EmbeddingsServer, tmp_path: Path) -> AsyncIterator[OpenAIEmbedder]:
-    made = create_embedder(settings_for(server, tmp_path))
+    made = create_embedder(settings_for(server, tmp_path).embeddings)
     assert isinstance(made, OpenAIEmbedder)
     yield made
     await made.aclose()
@@ -89,7 +89,7 @@ async def test_a_provider_that_keeps_failing_is_unavailable(
 async def test_an_unreachable_provider_is_unavailable(tmp_path: Path) -> None:
     async with EmbeddingsServer(size=SIZE) as gone:
         settings = settings_for(gone, tmp_path, embeddings_max_attempts=1)
-    embedder = create_embedder(settings)
+    embedder = create_embedder(settings.embeddings)
     with pytest.raises(EmbeddingsUnavailableError):
         await embedder.embed(["a"])
     await embedder.aclose()
@@ -124,7 +124,7 @@ async def test_an_unusable_answer_fails(
 async def test_a_server_without_a_key_gets_no_authorization_header(
     server: EmbeddingsServer, tmp_path: Path
 ) -> None:
-    embedder = create_embedder(settings_for(server, tmp_path, embeddings_api_key=None))
+    embedder = create_embedder(settings_for(server, tmp_path, embeddings_api_key=None).embeddings)
     await embedder.embed(["a"])
     await embedder.aclose()
     assert "authorization" not in server.requests[0][0]

@@ -36,7 +36,7 @@ async def test_after_a_new_version_search_returns_only_its_chunks(memory: Memory
     assert {hit.source for hit in hits} == {MemorySource.DOCUMENT}
     assert {hit.document_type for hit in hits} == {DocumentType.PLAN}
     assert not any("finance team" in text for text in texts(hits))
-    assert {point.payload[constants.VERSION] for point in await memory.points(project)} == {2}
+    assert {payload[constants.VERSION] for payload in await memory.payloads(project)} == {2}
 
 
 async def test_a_late_job_for_an_older_version_changes_nothing(memory: Memory) -> None:
@@ -45,7 +45,7 @@ async def test_a_late_job_for_an_older_version_changes_nothing(memory: Memory) -
     assert (await memory.index_document(project, DocumentType.PLAN, 2)).skipped is False
     late = await memory.index_document(project, DocumentType.PLAN, 1)
     assert late.skipped is True
-    assert {point.payload[constants.VERSION] for point in await memory.points(project)} == {2}
+    assert {payload[constants.VERSION] for payload in await memory.payloads(project)} == {2}
 
 
 async def test_a_version_superseded_while_it_was_embedded_removes_its_own_chunks(
@@ -66,7 +66,7 @@ async def test_a_version_superseded_while_it_was_embedded_removes_its_own_chunks
     result = await slow.index_document(project, DocumentType.PLAN, 2)
     assert committed == [True]
     assert result.skipped is False
-    assert {point.payload[constants.VERSION] for point in await memory.points(project)} == {3}
+    assert {payload[constants.VERSION] for payload in await memory.payloads(project)} == {3}
     assert texts(await memory.search(project, "pipeline", limit=50)) == [
         "Plan > Phase 1\n\nStart with a spreadsheet import; the pipeline comes later."
     ]
@@ -79,8 +79,8 @@ async def test_each_document_keeps_its_own_chunks(memory: Memory) -> None:
     await memory.index_document(project, DocumentType.IDEA, 1)
     await memory.index_document(project, DocumentType.PLAN, 2)
     kinds = {
-        (point.payload[constants.DOCUMENT_TYPE], point.payload[constants.VERSION])
-        for point in await memory.points(project)
+        (payload[constants.DOCUMENT_TYPE], payload[constants.VERSION])
+        for payload in await memory.payloads(project)
     }
     assert kinds == {("idea", 1), ("plan", 2)}
 

@@ -45,7 +45,7 @@ async def qdrant(tmp_path: Path) -> AsyncIterator[AsyncQdrantClient]:
 
 
 def store_for(qdrant: AsyncQdrantClient, settings: Settings, *, fails: bool = False) -> MemoryStore:
-    return MemoryStore(settings, qdrant, IdleEmbedder(settings, fails=fails))
+    return MemoryStore(settings.memory, qdrant, IdleEmbedder(settings, fails=fails))
 
 
 async def test_start_up_creates_the_collection(resources: Resources) -> None:
@@ -130,6 +130,6 @@ async def test_the_collection_is_checked_once_per_process(
     qdrant: AsyncQdrantClient, tmp_path: Path
 ) -> None:
     store = store_for(qdrant, make_settings(tmp_path, memory_collection="once"))
-    assert await asyncio.gather(store.collection(), store.collection()) == ["once", "once"]
+    assert list(await asyncio.gather(store.collection(), store.collection())) == ["once", "once"]
     await qdrant.delete_collection("once")
     assert await store.collection() == "once"  # not checked again

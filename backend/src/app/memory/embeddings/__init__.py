@@ -1,13 +1,13 @@
 """Embeddings providers, chosen by ``JEEX_EMBEDDINGS_PROVIDER``."""
 
-from app.core.config import EmbeddingsProvider, Settings
+from app.core.config import EmbeddingsProvider, EmbeddingsSettings
 from app.memory.embeddings.base import Embedder
 
 
-def create_embedder(settings: Settings) -> Embedder:
+def create_embedder(settings: EmbeddingsSettings) -> Embedder:
     # Imported per provider: the local one brings PyTorch, which a server using a remote
     # endpoint should never load.
-    if settings.embeddings_provider is EmbeddingsProvider.OPENAI:
+    if settings.provider is EmbeddingsProvider.OPENAI:
         from app.memory.embeddings.openai import OpenAIEmbedder
 
         return OpenAIEmbedder(settings)

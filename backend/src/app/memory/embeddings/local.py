@@ -21,7 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from app.core.config import LOCAL_EMBEDDINGS_DIMENSIONS, LOCAL_EMBEDDINGS_MODEL, Settings
+from app.core.config import (
+    LOCAL_EMBEDDINGS_DIMENSIONS,
+    LOCAL_EMBEDDINGS_MODEL,
+    EmbeddingsSettings,
+)
 from app.memory.embeddings.base import Embedder
 from app.memory.exceptions import EmbeddingsUnavailableError
 
@@ -107,13 +111,13 @@ def _encode(texts: list[str], batch_size: int, threads: int) -> list[list[float]
 
 
 class LocalEmbedder(Embedder):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: EmbeddingsSettings) -> None:
         super().__init__(
             model=LOCAL_EMBEDDINGS_MODEL,
             dimensions=LOCAL_EMBEDDINGS_DIMENSIONS,
-            batch_size=settings.embeddings_batch_size,
+            batch_size=settings.batch_size,
         )
-        self.threads = settings.embeddings_local_threads
+        self.threads = settings.local_threads
         os.environ.update(_OFFLINE_ENVIRONMENT)
 
     async def warm_up(self) -> None:

@@ -17,7 +17,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from app.core.config import Settings
+from app.core.config import EmbeddingsSettings
 from app.memory.embeddings.base import Embedder
 from app.memory.exceptions import EmbeddingsFailedError, EmbeddingsUnavailableError
 
@@ -45,25 +45,21 @@ class _RetryableStatusError(Exception):
 
 
 class OpenAIEmbedder(Embedder):
-    def __init__(self, settings: Settings) -> None:
-        # The settings validators make the model and the size required for this provider.
-        assert settings.embeddings_model is not None
+    def __init__(self, settings: EmbeddingsSettings) -> None:
         super().__init__(
-            model=settings.embeddings_model,
-            dimensions=settings.embeddings_size,
-            batch_size=settings.embeddings_batch_size,
+            model=settings.model,
+            dimensions=settings.dimensions,
+            batch_size=settings.batch_size,
         )
         headers = {}
-        if settings.embeddings_api_key is not None:
-            headers["Authorization"] = f"Bearer {settings.embeddings_api_key.get_secret_value()}"
+        if settings.api_key is not None:
+            headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
         self._client = httpx.AsyncClient(
-            base_url=settings.embeddings_base_url or OPENAI_BASE_URL,
+            base_url=settings.base_url or OPENAI_BASE_URL,
             headers=headers,
-            timeout=httpx.Timeout(
-                settings.embeddings_timeout_seconds, connect=_CONNECT_TIMEOUT_SECONDS
-            ),
+            timeout=httpx.Timeout(settings.timeout_seconds, connect=_CONNECT_TIMEOUT_SECONDS),
         )
-        self._max_attempts = settings.embeddings_max_attempts
+        self._max_attempts = settings.max_attempts
 
     async def warm_up(self) -> None:
         """Nothing: start-up does not depend on the endpoint, nor spend a request on it."""
