@@ -66,7 +66,7 @@ class Project:
             assert asyncio.get_running_loop().time() < deadline, f"run stuck: {run}"
             await asyncio.sleep(0.05)
 
-    async def get(self, path: str, **params: object) -> Any:
+    async def get(self, path: str, **params: str | int) -> Any:
         response = await self.client.get(f"{self.base}{path}", params=params, headers=self.headers)
         assert response.status_code == 200, response.text
         return response.json()

@@ -180,9 +180,11 @@ def _output_tool(body: dict[str, Any]) -> dict[str, Any] | None:
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and "function" in choice:
         wanted = choice["function"].get("name")
-        return next((tool for tool in tools if tool["name"] == wanted), tools[0])
+        chosen: dict[str, Any] = next((tool for tool in tools if tool["name"] == wanted), tools[0])
+        return chosen
     outputs = [tool for tool in tools if str(tool["name"]).startswith(_OUTPUT_TOOL_PREFIX)]
-    return outputs[0] if outputs else tools[0]
+    first: dict[str, Any] = outputs[0] if outputs else tools[0]
+    return first
 
 
 def _response_format_schema(body: dict[str, Any]) -> dict[str, Any] | None:

@@ -236,7 +236,7 @@ async def bench(tmp_path: Path, endpoints: Endpoints, clean_state: None) -> Asyn
             conversation_max_turns_per_stage=2,
         )
         async with client_for(settings, endpoints) as (http, resources):
-            gateway = LLMGateway.from_settings(settings, resources.redis)
+            gateway = LLMGateway.from_settings(settings.llm, resources.redis)
             try:
                 yield Bench(server, http, resources, gateway)
             finally:

@@ -1,5 +1,6 @@
 import importlib.util
 import pathlib
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -55,6 +56,7 @@ def test_questions_are_plain_options_that_the_engine_letters() -> None:
     assert question.recommended == "b"
     schema = ExpertQuestions.model_json_schema()
     assert schema["properties"]["questions"]["maxItems"] == 5
+    bad: dict[str, Any]
     for bad in (
         {"questions": []},
         {"questions": [{"text": "Which?", "options": ["only one"]}]},

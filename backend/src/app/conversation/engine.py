@@ -72,7 +72,7 @@ class Turn:
             resources, queue, RunRef(run.id, run.project_id, run.message_id)
         )
         self.models = GatewayModels(resources, gateway, run)
-        self.max_turns = resources.settings.conversation_max_turns_per_stage
+        self.max_turns = resources.settings.conversation.max_turns_per_stage
 
     async def execute(self) -> None:
         step, carry = await self._cursor()
@@ -141,7 +141,7 @@ class GatewayModels:
     def _deltas(self, agent: AgentSpec) -> DeltaCoalescer:
         return DeltaCoalescer(
             self.resources.events,
-            self.resources.settings,
+            self.resources.settings.events,
             project_id=self.run.project_id,
             run_id=self.run.id,
             agent=agent.name.value,

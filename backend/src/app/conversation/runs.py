@@ -61,7 +61,7 @@ async def project_lock(resources: ConversationResources, project_id: UUID) -> As
     """Yields whether this worker holds the project's run lock (renewed while held)."""
     key = project_key(project_id, "runs", "lock")
     token = uuid4().hex
-    lease_ms = int(resources.settings.conversation_lease_seconds * 1000)
+    lease_ms = int(resources.settings.conversation.lease_seconds * 1000)
     acquired = bool(await resources.redis.set(key, token, nx=True, px=lease_ms))
     if not acquired:
         yield False
@@ -70,7 +70,7 @@ async def project_lock(resources: ConversationResources, project_id: UUID) -> As
     async def renew() -> None:
         script = resources.redis.register_script(_RENEW_LOCK)
         while True:
-            await asyncio.sleep(resources.settings.conversation_lease_seconds / 3)
+            await asyncio.sleep(resources.settings.conversation.lease_seconds / 3)
             await script(keys=[key], args=[token, lease_ms])
 
     renewal = asyncio.create_task(renew())
@@ -116,7 +116,7 @@ async def _claim_next(
                 await _post_cancelled(session, run)
                 _end(session, run, RunStatus.CANCELLED, "cancelled", "The run was cancelled.")
                 continue
-            if run.attempts >= settings.conversation_max_attempts:
+            if run.attempts >= settings.conversation.max_attempts:
                 await _post_failure(session, run, "run_abandoned")
                 _end(
                     session,
@@ -133,7 +133,7 @@ async def _claim_next(
             run.status = RunStatus.RUNNING
             run.attempts += 1
             run.started_at = _now()
-            run.lease_until = _now() + timedelta(seconds=settings.conversation_lease_seconds)
+            run.lease_until = _now() + timedelta(seconds=settings.conversation.lease_seconds)
             defer_event(
                 session,
                 events.RunStarted(
@@ -186,10 +186,10 @@ async def _heartbeat(
 ) -> bool:
     """Keep the lease alive; cancel the turn (and its model call) when the user asks to.
     Returns True when it cancelled the turn."""
-    interval = resources.settings.conversation_lease_seconds / 3
+    interval = resources.settings.conversation.lease_seconds / 3
     while not turn.done():
         await asyncio.sleep(interval)
-        until = _now() + timedelta(seconds=resources.settings.conversation_lease_seconds)
+        until = _now() + timedelta(seconds=resources.settings.conversation.lease_seconds)
         async with resources.session_factory.begin() as session:
             cancel = await conversation_repository.extend_lease(
                 session, run.project_id, run.id, until

@@ -27,16 +27,16 @@ async def enqueue_project(queue: Queue, settings: Settings, project_id: UUID) ->
     await queue.enqueue(
         DRAIN_PROJECT,
         project_id=str(project_id),
-        timeout=settings.worker_job_timeout_seconds,
-        heartbeat=settings.worker_heartbeat_seconds,
-        retries=settings.conversation_max_attempts,
+        timeout=settings.worker.job_timeout_seconds,
+        heartbeat=settings.worker.heartbeat_seconds,
+        retries=settings.conversation.max_attempts,
     )
 
 
 async def drain_project(ctx: JobContext, *, project_id: str) -> None:
     resources: ConversationResources = ctx["resources"]
     gateway: LLMGateway = ctx["gateway"]
-    async with heartbeat(ctx["job"], resources.settings.worker_heartbeat_seconds / 3):
+    async with heartbeat(ctx["job"], resources.settings.worker.heartbeat_seconds / 3):
         target = UUID(project_id)
         # The holder re-checks after letting go: a run committed while it was finishing must
         # not wait for the next message to be noticed.

@@ -17,7 +17,7 @@ from uuid import UUID
 import structlog
 from redis.exceptions import RedisError
 
-from app.core.config import EventsSettings, Settings
+from app.core.config import EventsSettings
 from app.events.publisher import EventPublisher
 from app.events.schemas import ExpertSectionDelta
 
@@ -30,15 +30,13 @@ class DeltaCoalescer:
     def __init__(
         self,
         publisher: EventPublisher,
-        settings: EventsSettings | Settings,
+        settings: EventsSettings,
         *,
         project_id: UUID,
         run_id: UUID,
         agent: str,
     ) -> None:
-        # The conversation engine still hands over the whole Settings; the rest of the code
-        # passes the events group.
-        events = settings.events if isinstance(settings, Settings) else settings
+        events = settings
         self._publisher = publisher
         self._interval = events.delta_interval_ms / 1000
         self._max_chars = events.delta_max_chars
