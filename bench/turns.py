@@ -332,14 +332,38 @@ def run(stack: Stack, quick: bool) -> dict[str, Any]:
                 "gateway_ms": in_window(probes.get("model_calls", []), turn),
             }
         )
-    return {"delays": delays, "turns": rows, "lag": probes.get("lag", [])[-1:]}
+    result = {"delays": delays, "turns": rows, "lag": probes.get("lag", [])[-1:]}
+    result["protocol"] = protocol_costs(stack, quick)
+    return result
+
+
+def protocol_costs(stack: Stack, quick: bool) -> dict[str, Any]:
+    """Today's protocol beside the working tree's, per message kind (``bench/protocol.py``)."""
+    import protocol
+
+    result = protocol.run(stack, answers=1 if quick else 2)
+    result["markdown"] = protocol.markdown(result)
+    print(result["markdown"], file=sys.stderr, flush=True)
+    return result
 
 
 def main() -> None:
+    import protocol
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--replay", type=Path, required=True, help="JSON file of turns' calls")
-    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--replay", type=Path, help="JSON file of turns' calls")
+    parser.add_argument("--base-url")
+    parser.add_argument(
+        "--protocol-compare",
+        action="store_true",
+        help="today's protocol beside the working tree's, per message kind; prints the table",
+    )
+    protocol.add_arguments(parser)
     arguments = parser.parse_args()
+    if arguments.protocol_compare:
+        sys.exit(protocol.compare(arguments))
+    if arguments.replay is None or arguments.base_url is None:
+        parser.error("--replay and --base-url go together (or use --protocol-compare)")
     turns = [[Call(**call) for call in turn] for turn in json.loads(arguments.replay.read_text())]
     print(json.dumps(uvloop.run(replay(turns, arguments.base_url))))
 
