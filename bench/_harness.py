@@ -158,8 +158,6 @@ async def seed(
     from app.core.db import create_engine, create_session_factory
     from app.documents import service as document_service
     from app.projects import repository as project_repository
-    from app.projects.scoping import AccessibleProjectID
-    from app.projects.stages import DocumentType
     from app.users import repository as user_repository
 
     engine = create_engine(Settings(data_dir=stack.data_dir), stack.database_url)
@@ -173,6 +171,11 @@ async def seed(
                 for number in range(projects)
             ]
             if document_chars:
+                # Imported here: the protocol benchmark seeds an older tree too (without a
+                # document), whose modules lived elsewhere.
+                from app.projects.scoping import AccessibleProjectID
+                from app.projects.stages import DocumentType
+
                 await document_service.append_version(
                     session,
                     AccessibleProjectID(made[0].id),
