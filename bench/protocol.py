@@ -624,10 +624,12 @@ def run(
     section_chars: int = 1500,
     baseline: str = BASELINE,
     sides: tuple[str, ...] = ("old", "new"),
+    new_ref: str | None = None,
 ) -> dict[str, Any]:
     """Both protocols on the same stack; never raises for the new side: its error is recorded."""
     result: dict[str, Any] = {
         "baseline": baseline,
+        "new_ref": new_ref or "the working tree",
         "answers_per_stage": answers,
         "section_chars": section_chars,
         "call_seconds": CALL_SECONDS,
@@ -641,7 +643,11 @@ def run(
                 )
         if "new" in sides:
             try:
-                new = measure_side(stack, "new", BACKEND / "src", 2, model, answers)
+                with contextlib.ExitStack() as trees:
+                    source = BACKEND / "src"
+                    if new_ref is not None:
+                        source = trees.enter_context(baseline_tree(new_ref)) / "backend" / "src"
+                    new = measure_side(stack, "new", source, 2, model, answers)
             except Exception as error:
                 new = {"runs": [], "problems": [], "error": f"{type(error).__name__}: {error}"}
             labels = {call["schema"] for run in new["runs"] for call in run["calls"]}
@@ -697,7 +703,8 @@ def markdown(result: dict[str, Any]) -> str:
     old, new = result.get("old", {}), result.get("new", {})
     old_figures, new_figures = summary(old), summary(new)
     lines = [
-        f"Protocol cost per message kind: today's (`{result['baseline']}`) / the working tree's "
+        f"Protocol cost per message kind: today's (`{result['baseline']}`) / the new one's "
+        f"({result.get('new_ref', 'the working tree')}) "
         f"(ratio new ÷ old); means per message; {result['answers_per_stage']} answer turns per "
         f"stage; sections of about {result['section_chars']:,} characters; a model call is "
         f"modelled as {result['call_seconds']:.0f} s + output tokens / "
@@ -771,6 +778,7 @@ def compare(arguments: argparse.Namespace) -> int:
             section_chars=arguments.section_chars,
             baseline=arguments.baseline,
             sides=sides,
+            new_ref=arguments.new_ref,
         )
     result["minutes"] = (time.monotonic() - started) / 60
     if arguments.json is not None:
@@ -785,6 +793,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--section-chars", type=int, default=1500)
     parser.add_argument("--baseline", default=BASELINE, help="commit of today's protocol")
     parser.add_argument("--sides", default="old,new", help="old, new or both")
+    parser.add_argument(
+        "--new-ref", default=None, help="measure this commit as the new side, not the working tree"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the raw result here")
 
 
@@ -794,13 +805,27 @@ def _prepare_main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--data-dir", type=Path, required=True)
     arguments = parser.parse_args()
-    from _harness import seed
     from app.core import migrations
 
     asyncio.run(migrations.ensure_database_exists(arguments.database_url, connect_timeout=10))
     migrations.upgrade(arguments.database_url)
-    stack = Stack(arguments.data_dir.parent, arguments.database_url, "", 0)
-    print(asyncio.run(seed(stack, email="protocol@example.com")).user_id)
+    print(asyncio.run(_seed_user(arguments.database_url, arguments.data_dir)))
+
+
+async def _seed_user(database_url: str, data_dir: Path) -> Any:
+    """The benchmark's user, written by the side's own repository (only what both have)."""
+    from app.core.config import Settings
+    from app.core.db import create_engine, create_session_factory
+    from app.users import repository as user_repository
+
+    engine = create_engine(Settings(data_dir=data_dir), database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            user = await user_repository.add(session, email="protocol@example.com", name="bench")
+            await session.commit()
+            return user.id
+    finally:
+        await engine.dispose()
 
 
 if __name__ == "__main__":
