@@ -234,9 +234,9 @@ class BenchModel:
             section = _block(prompt, "section:\n<<<") or self.last_section[1]
             yield {"document": f"{document}\n\n{section}", "summary": self.sentence(120)}
         elif properties == {"edits", "summary", "stage_covered"}:
-            key, text = self.last_section
+            key, _ = self.last_section
             yield {
-                "edits": [{"op": "replace", "section": key, "content": text}],
+                "edits": [{"op": "accept", "section": key, "content": None}],
                 "summary": self.sentence(120),
                 "stage_covered": self.closing,
             }

@@ -55,10 +55,10 @@ def conversation_responder(body: dict[str, Any]) -> Reply | None:
     if fields == {"kind", "expert", "reply"}:
         return structured_reply(body, _intent(_block(prompt, "User message:")))
     if fields == {"edits", "summary", "stage_covered"}:
-        # One replace of the expert's section, as written: the section's own marker names it.
+        # The expert's section accepted as written: its own marker names it.
         section = _block(prompt, "section:\n<<<")
         markers = re.findall(r"<!-- section:([a-z_]+) -->", section)
-        edits = [{"op": "replace", "section": markers[0], "content": section}] if markers else []
+        edits = [{"op": "accept", "section": markers[0], "content": None}] if markers else []
         return structured_reply(
             body,
             {"edits": edits, "summary": "Добавлен раздел эксперта.", "stage_covered": False},

@@ -72,11 +72,12 @@ async def _wait_status(
 
 
 async def _start_slow_run(http: httpx.AsyncClient, name: str, key: str) -> tuple[str, str, str]:
-    """A new project whose first message is running (each model call held 1.5 s): returns
+    """A new project whose first message is running (each model call held 8 s, so that the
+    run, two calls long, outlasts a second worker's start-up on a loaded machine): returns
     the project's API base, the run id and the message."""
     project = (await http.post("/api/v1/projects", json={"name": name})).json()
     base = f"/api/v1/projects/{project['id']}"
-    slow = f"{IDEA} {directive(key=key, delay=1.5)}"
+    slow = f"{IDEA} {directive(key=key, delay=8)}"
     accepted = (await http.post(f"{base}/messages", json={"content": slow})).json()
     run_id = accepted["run"]["id"]
     await _wait_status(http, base, run_id, {"running"}, 60)

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from app.conversation.editing import Edit, apply_edits
 from app.conversation.effects import (
     Carry,
     CompleteStage,
@@ -479,3 +480,19 @@ def test_the_next_expert_is_chosen_in_code() -> None:
     assert next_expert(stage, (*everyone, "system_analyst")).name.value == "business_analyst"
     with pytest.raises(ProtocolError):
         next_expert(stage, (), requested="qa_expert")
+
+
+def test_accepting_a_section_copies_the_experts_text_without_the_model_repeating_it() -> None:
+    section = "## Problem\n\n<!-- section:problem -->\n\nNight bakeries need buyers.\n"
+    document = IDEA_V1 + "\n## Market\n\n<!-- section:market -->\n\nKept as is.\n"
+    merged = apply_edits(
+        document,
+        [Edit("accept", "problem", None)],
+        DocumentType.IDEA,
+        expert_section=section,
+        expert_keys=("problem", "audience"),
+    )
+    assert "Night bakeries need buyers." in merged
+    assert merged.index("section:problem") < merged.index("section:market")
+    assert merged.endswith("## Market\n\n<!-- section:market -->\n\nKept as is.\n")
+    assert merged.startswith(IDEA_V1)

@@ -56,6 +56,8 @@ class ExpertQuestions(BaseModel):
 
 
 class EditOp(StrEnum):
+    ACCEPT = "accept"
+    """The expert's text for this section, as written: nothing to repeat."""
     REPLACE = "replace"
     INSERT = "insert"
     REMOVE = "remove"
@@ -66,7 +68,10 @@ class _SectionEditBase(BaseModel):
     content: str | None = Field(
         default=None,
         max_length=MAX_SECTION_CHARS,
-        description="With replace and insert: the section's Markdown, its heading first.",
+        description=(
+            "With replace and insert: the section's Markdown, its heading first; "
+            "none with accept and remove."
+        ),
     )
 
 

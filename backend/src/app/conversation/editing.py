@@ -20,7 +20,7 @@ _HEADING = re.compile(r"^#{1,6}\s")
 
 @dataclass(frozen=True, slots=True)
 class Edit:
-    op: str  # "replace" | "insert" | "remove"
+    op: str  # "accept" | "replace" | "insert" | "remove"
     section: str
     content: str | None
 
@@ -82,10 +82,16 @@ def apply_edits(
     an answered turn always lands in the document."""
     order = [spec.key for spec in REQUIRED_SECTIONS[stage]]
     blocks = split_sections(document)
+    written = section_texts(expert_section)
     for edit in edits:
         if edit.section not in order:
             continue  # the schema names the stage's keys only; a stray key is ignored
-        if edit.op == "remove":
+        if edit.op == "accept":
+            # The expert's own block for that key, or its whole section when it marked none.
+            text = written.get(edit.section) or (expert_section if not written else None)
+            if text is not None:
+                blocks = _put(blocks, _Block(edit.section, _normalised(text, edit.section)), order)
+        elif edit.op == "remove":
             blocks = [block for block in blocks if block.key != edit.section]
         elif edit.content is not None and edit.content.strip():
             text = _normalised(edit.content, edit.section)
