@@ -193,7 +193,7 @@ class BenchModel:
     def candidates(  # noqa: PLR0912 - one branch per output schema, as a table reads
         self, properties: frozenset[str], prompt: str
     ) -> Iterator[dict[str, Any]]:
-        from tests.conversation_double import _block, _line_after
+        from tests.conversation_double import _block
 
         greeting = self.sentence(250)
         idea = (
@@ -242,6 +242,13 @@ class BenchModel:
             }
         elif properties == {"message"}:
             yield {"message": self.sentence(400)}
+
+
+def _line_after(text: str, label: str) -> str:
+    for line in text.splitlines():
+        if line.startswith(label):
+            return line[len(label) :].strip()
+    return ""
 
 
 class ModelThread:
