@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
 from app.conversation.router import router as conversation_router
+from app.core.api_docs import install_api_docs
 from app.core.config import Settings, load_settings
 from app.core.errors import (
     ErrorResponse,
@@ -45,6 +46,7 @@ from app.streams.router import router as events_router
 from app.worker import create_worker
 
 API_PREFIX = "/api/v1"
+OPENAPI_URL = "/openapi.json"
 
 logger = structlog.get_logger(__name__)
 
@@ -122,13 +124,15 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         title="JEEX Idea API",
         version="1.0.0",
         summary="Turns a raw idea into a versioned package of Markdown documents.",
-        openapi_url="/openapi.json",
-        docs_url="/docs",
-        redoc_url="/redoc",
+        openapi_url=OPENAPI_URL,
+        # /docs and /redoc from the assets of a pinned package (app.core.api_docs).
+        docs_url=None,
+        redoc_url=None,
         lifespan=lifespan,
         responses={500: {"model": ErrorResponse, "description": "Unexpected error."}},
     )
     install_error_handlers(app)
+    install_api_docs(app, title=app.title, openapi_url=OPENAPI_URL)
     app.include_router(health_router)
     for router in (
         auth_public_router,

@@ -21,17 +21,24 @@ from tests.e2e.helpers import free_port
 @contextlib.asynccontextmanager
 async def serve_in_process(app: FastAPI) -> AsyncIterator[str]:
     """``app`` (its lifespan already entered) on a loopback port of this event loop."""
-    port = free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
-        port=port,
-        lifespan="off",
+        port=free_port(),
         log_config=None,
         access_log=False,
-        # Streams still open when a test ends are cut rather than waited for.
-        timeout_graceful_shutdown=5,
     )
+    async with serve_config_in_process(config) as base_url:
+        yield base_url
+
+
+@contextlib.asynccontextmanager
+async def serve_config_in_process(config: uvicorn.Config) -> AsyncIterator[str]:
+    """A server as ``config`` describes it (e.g. as `serve` builds it), for an app whose
+    lifespan the caller has entered already."""
+    config.lifespan = "off"
+    # Streams still open when a test ends are cut rather than waited for.
+    config.timeout_graceful_shutdown = 5
     server = uvicorn.Server(config)
     # This process's signals stay with pytest.
     server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
@@ -41,7 +48,7 @@ async def serve_in_process(app: FastAPI) -> AsyncIterator[str]:
             task.result()
         await asyncio.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{config.host}:{config.port}"
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)

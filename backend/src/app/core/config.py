@@ -9,6 +9,7 @@ own group, a frozen view built from those fields (``settings.llm`` is an :class:
 ``settings.events`` an :class:`EventsSettings`, …), with the domain's prefix dropped.
 """
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -240,6 +241,8 @@ class EventsSettings:
 class HttpSettings:
     max_request_body_bytes: int
     cors_origins: tuple[str, ...]
+    # Proxies whose X-Forwarded-For / -Proto `serve` believes; none by default.
+    forwarded_allow_ips: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -457,6 +460,12 @@ class Settings(BaseSettings):
         description="Origins (scheme://host[:port]) allowed to call the API from a browser, "
         "comma-separated; none by default, so no CORS headers are sent.",
     )
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Addresses or networks of the reverse proxies whose X-Forwarded-For and "
+        "X-Forwarded-Proto `serve` trusts, comma-separated (or `*`); none by default, so a "
+        "client cannot choose the address the per-IP limits count.",
+    )
 
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     log_level: str = "INFO"
@@ -606,9 +615,9 @@ class Settings(BaseSettings):
             raise ValueError("must be less than half of JEEX_MEMORY_CHUNK_MAX_CHARS")
         return value
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "forwarded_allow_ips", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
@@ -624,6 +633,22 @@ class Settings(BaseSettings):
                     f"{origin!r} is not an origin such as https://app.example.com "
                     "(scheme and host, optional port, no path, no wildcard)"
                 )
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        # uvicorn would take a typo for a literal host name and silently trust nobody (or,
+        # beside a `*`, everybody): each entry must be an address or a network.
+        if "*" in value and value != ["*"]:
+            raise ValueError("`*` (trust every peer) stands alone")
+        for entry in value:
+            if entry == "*":
+                continue
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
         return value
 
     @field_validator("log_level")
@@ -833,6 +858,7 @@ class Settings(BaseSettings):
         return HttpSettings(
             max_request_body_bytes=self.max_request_body_bytes,
             cors_origins=tuple(self.cors_origins),
+            forwarded_allow_ips=tuple(self.forwarded_allow_ips),
         )
 
     @cached_property

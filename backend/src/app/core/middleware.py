@@ -176,9 +176,11 @@ _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 class SecurityHeadersMiddleware:
     """Headers every response carries. HSTS only on requests that came over TLS: the ASGI
     scheme is ``https`` for a direct TLS connection, or when uvicorn took it from
-    ``X-Forwarded-Proto`` of a proxy it trusts (``--forwarded-allow-ips`` /
-    ``FORWARDED_ALLOW_IPS``, loopback by default). Over plain HTTP a browser ignores it anyway,
-    and sending it there would only mislead."""
+    ``X-Forwarded-Proto`` of a proxy it trusts. `serve` trusts only the proxies
+    ``JEEX_FORWARDED_ALLOW_IPS`` names (none by default); a replica run by uvicorn itself
+    follows its own ``--forwarded-allow-ips``. Over plain HTTP a browser ignores it anyway,
+    and sending it there would only mislead. The pages that run scripts (/docs, /redoc, a
+    document's HTML preview) set their own Content-Security-Policy."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
