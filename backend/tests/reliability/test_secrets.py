@@ -3,6 +3,7 @@ then every line it logged and every event it published is searched for the secre
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -61,7 +62,11 @@ async def test_logs_and_events_of_a_conversation_hold_no_secret(
     assert (refused.status_code, forged.status_code) == (401, 401)
     assert "run.completed" in published
     assert "request" in logged  # the access log ran at DEBUG, so there was something to search
-    for secret in (token, ticket, LLM_KEY, FORGED_REFRESH, FORGED_BEARER):
+    # The tests' Valkey requires a password; serve prints the URL it was given redacted.
+    redis_password = urlsplit(endpoints.redis_url).password
+    assert redis_password
+    assert "redis://:***@127.0.0.1" in logged
+    for secret in (token, ticket, LLM_KEY, FORGED_REFRESH, FORGED_BEARER, redis_password):
         assert secret not in logged
         assert secret not in published
         assert secret not in bodies
