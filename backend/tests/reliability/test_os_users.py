@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from app.core.embedded.postgres import EmbeddedPostgres
 from tests.e2e.helpers import ServeProcess, cli_env
 
 pytestmark = pytest.mark.reliability
@@ -41,21 +42,23 @@ for path in job["dirs"]:
         found["listable"].append(path)
     except OSError:
         pass
-with open(job["control"], "rb") as handle:
-    found["control"] = handle.read().decode()
-with socket.create_connection(("127.0.0.1", job["redis_port"]), timeout=5) as conn:
-    conn.sendall(b"PING\r\nGET tenant-secret\r\nKEYS *\r\n")
-    conn.settimeout(2)
-    reply = b""
-    try:
-        while reply.count(b"\r\n") < 3:
-            chunk = conn.recv(4096)
-            if not chunk:
-                break
-            reply += chunk
-    except OSError:
-        pass
-    found["redis_reply"] = reply.decode(errors="replace")
+if "control" in job:
+    with open(job["control"], "rb") as handle:
+        found["control"] = handle.read().decode()
+if "redis_port" in job:
+    with socket.create_connection(("127.0.0.1", job["redis_port"]), timeout=5) as conn:
+        conn.sendall(b"PING\r\nGET tenant-secret\r\nKEYS *\r\n")
+        conn.settimeout(2)
+        reply = b""
+        try:
+            while reply.count(b"\r\n") < 3:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+        except OSError:
+            pass
+        found["redis_reply"] = reply.decode(errors="replace")
 for path in job["sockets"]:
     try:
         with socket.socket(socket.AF_UNIX) as unix:
@@ -88,20 +91,27 @@ def _as_nobody(job: dict[str, object]) -> dict[str, object]:
     return found
 
 
-def test_another_os_user_gets_nothing_from_the_embedded_parts(
-    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def _require_root() -> None:
     assert os.geteuid() == 0, (
-        "this test must run as root (as CI does): it starts `serve` and then acts as the "
-        "`nobody` user; it cannot show anything as an unprivileged user"
+        "this test must run as root (as CI does): it starts the embedded parts and then acts "
+        "as the `nobody` user; it cannot show anything as an unprivileged user"
     )
-    # Let `nobody` walk down to the data dir, so that what stops it is the data dir's own
-    # mode, not pytest's private temp root.
-    base = tmp_path_factory.getbasetemp()
-    for folder in [tmp_path, *tmp_path.parents]:
+
+
+def _open_down_to(path: Path, base: Path) -> None:
+    """Let `nobody` walk down to ``path``, so that what stops it is the data dir's own mode,
+    not pytest's private temp root."""
+    for folder in [path, *path.parents]:
         folder.chmod(folder.stat().st_mode | 0o055)
         if folder == base:
             break
+
+
+def test_another_os_user_gets_nothing_from_the_embedded_parts(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    _require_root()
+    _open_down_to(tmp_path, tmp_path_factory.getbasetemp())
     control = tmp_path / "control.txt"
     control.write_text("readable by all")
     control.chmod(0o644)
@@ -172,6 +182,28 @@ def test_another_os_user_gets_nothing_from_the_embedded_parts(
     # The two files, their four folders; the data dir itself is counted apart.
     assert int(str(repairs[0]["fixed"])) >= len(stale) + 4, repairs
     assert repairs[0]["complete"] is True
+
+
+def test_postgres_on_a_deep_data_dir_keeps_its_socket_from_other_users(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Past ~100 characters a socket path does not fit in the data dir: the wheel then puts
+    the socket in a runtime folder it makes 0777, and the server trusts every local login."""
+    _require_root()
+    data_dir = tmp_path / ("deep-" * 14) / "data"
+    data_dir.mkdir(parents=True)
+    _open_down_to(data_dir, tmp_path_factory.getbasetemp())
+    postgres = EmbeddedPostgres(data_dir)
+    postgres.start()
+    try:
+        socket_dir = Path(postgres.socket_dir)
+        assert socket_dir != postgres.pgdata  # the case this test is about
+        found = _as_nobody({"files": [], "dirs": [], "sockets": [f"{socket_dir}/.s.PGSQL.5432"]})
+        mode = stat.S_IMODE(socket_dir.stat().st_mode)
+    finally:
+        postgres.stop()
+    assert found["socket_errors"] == {f"{socket_dir}/.s.PGSQL.5432": "PermissionError"}
+    assert mode & 0o007 == 0
 
 
 def _json_lines(output: str) -> list[dict[str, object]]:
