@@ -13,7 +13,7 @@ from redis.exceptions import AuthenticationError
 
 from app.core.embedded import data_dir as data_dir_module
 from app.core.embedded.data_dir import secure_data_dir
-from app.core.embedded.redis import EmbeddedRedis
+from app.core.embedded.redis import EmbeddedRedis, EmbeddedRedisError
 from app.core.infrastructure import redact_url
 
 
@@ -149,6 +149,13 @@ def test_the_embedded_valkey_keeps_its_password_across_a_restart(tmp_path: Path)
     finally:
         second.stop()
     assert stat.S_IMODE((tmp_path / "redis").stat().st_mode) == 0o700
+
+
+def test_an_empty_password_file_stops_start_up_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "redis").mkdir()
+    (tmp_path / "redis" / "password").write_text("\n")
+    with pytest.raises(EmbeddedRedisError, match=r"redis/password is empty; delete it"):
+        EmbeddedRedis(tmp_path).start()
 
 
 def test_a_url_shown_to_the_user_hides_its_password() -> None:

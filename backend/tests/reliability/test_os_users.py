@@ -125,7 +125,9 @@ def test_another_os_user_gets_nothing_from_the_embedded_parts(
     for path in [data_dir, *data_dir.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
-    serve = ServeProcess(cli_env(data_dir, JEEX_LOG_FORMAT="json"), tmp_path / "serve.log")
+    # At DEBUG, so that a library logging the rendered valkey.conf would show here.
+    env = cli_env(data_dir, JEEX_LOG_FORMAT="json", JEEX_LOG_LEVEL="DEBUG")
+    serve = ServeProcess(env, tmp_path / "serve.log")
     try:
         serve.wait_ready()
         summary = serve.output()
@@ -161,6 +163,7 @@ def test_another_os_user_gets_nothing_from_the_embedded_parts(
         )
     finally:
         assert serve.terminate() == 0, serve.output()
+    assert password not in serve.output()
 
     print(
         f"as nobody: {len(files)} files, {len(dirs)} dirs, {len(sockets)} sockets tried; "
