@@ -29,19 +29,36 @@ async def create_project(
     return body
 
 
-async def add_member(
-    client: AsyncClient,
-    owner_headers: dict[str, str],
-    project_id: object,
-    email: str,
-    role: str,
-) -> None:
+async def invite(
+    client: AsyncClient, owner_headers: dict[str, str], project_id: object, email: str, role: str
+) -> dict[str, Any]:
     response = await client.post(
         f"/api/v1/projects/{project_id}/members",
         json={"email": email, "role": role},
         headers=owner_headers,
     )
-    assert response.status_code == 201, response.text
+    assert response.status_code == 202, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def add_member(
+    client: AsyncClient,
+    resources: Resources,
+    owner_headers: dict[str, str],
+    project_id: object,
+    email: str,
+    role: str,
+) -> None:
+    """Invite the user with ``email`` (who must exist) and accept as them."""
+    invitation = await invite(client, owner_headers, project_id, email, role)
+    async with resources.session_factory() as session:
+        user = await user_repository.get_by_email(session, email.lower())
+    assert user is not None, f"no user {email} to accept the invitation"
+    response = await client.post(
+        f"/api/v1/invitations/{invitation['id']}/accept", headers=auth_headers(resources, user.id)
+    )
+    assert response.status_code == 200, response.text
 
 
 async def seed_document(

@@ -308,7 +308,9 @@ async def _create_token(
     try:
         async with create_session_factory(engine)() as session:
             user = await user_service.get_user_by_email(session, email)
-            created = await auth_service.create_personal_token(session, user.id, data)
+            created = await auth_service.create_personal_token(
+                session, user.id, data, max_active=settings.auth.max_personal_tokens_per_user
+            )
             await session.commit()
             return created
     finally:

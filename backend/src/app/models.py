@@ -6,7 +6,7 @@ from app.core.db import Base
 from app.documents.models import DocumentVersion
 from app.exports.models import Export
 from app.messages.models import Message
-from app.projects.models import Project, ProjectMember, ProjectStage
+from app.projects.models import Project, ProjectInvitation, ProjectMember, ProjectStage
 from app.users.models import User
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "Message",
     "PersonalAccessToken",
     "Project",
+    "ProjectInvitation",
     "ProjectMember",
     "ProjectStage",
     "RefreshToken",

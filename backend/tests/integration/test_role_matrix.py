@@ -21,6 +21,7 @@ from tests.factories import (
     auth_headers,
     create_project,
     create_user,
+    invite,
     seed_document,
     seed_export,
     seed_run,
@@ -42,6 +43,9 @@ POLICY: dict[tuple[str, str], ProjectRole] = {
     ("PATCH", f"{PROJECT}/members/{{user_id}}"): ProjectRole.OWNER,
     # Removing someone else; leaving (removing oneself) is open to every member.
     ("DELETE", f"{PROJECT}/members/{{user_id}}"): ProjectRole.OWNER,
+    # Invitations name e-mail addresses: for owners only, as inviting is.
+    ("GET", f"{PROJECT}/invitations"): ProjectRole.OWNER,
+    ("DELETE", f"{PROJECT}/invitations/{{invitation_id}}"): ProjectRole.OWNER,
     ("GET", f"{PROJECT}/progress"): ProjectRole.VIEWER,
     ("POST", f"{PROJECT}/messages"): ProjectRole.EDITOR,
     ("GET", f"{PROJECT}/runs/{{run_id}}"): ProjectRole.VIEWER,
@@ -154,19 +158,34 @@ async def _check_every_route(
     for (method, template), minimum in POLICY.items():
         project = await create_project(client, headers["owner"], name=f"{method} {template}")
         for name, role in (("editor", "editor"), ("viewer", "viewer"), ("target", "viewer")):
-            await add_member(client, headers["owner"], project["id"], f"{name}@example.com", role)
+            await add_member(
+                client, resources, headers["owner"], project["id"], f"{name}@example.com", role
+            )
         await seed_document(resources, project["id"], "idea", ["# one", "# two"])
         run_id = await seed_run(resources, project["id"], users["owner"])
         for caller in ("stranger", "viewer", "editor", "owner"):
             # Each caller gets an export of its own: one allowed to delete it leaves the next
             # nothing to be checked against.
             export_id = await seed_export(resources, project["id"], users["owner"])
+            # And an invitation of its own, for the same reason.
+            invitation_id = (
+                UUID(
+                    (
+                        await invite(
+                            client, headers["owner"], project["id"], f"{caller}@x.org", "viewer"
+                        )
+                    )["id"]
+                )
+                if "{invitation_id}" in template
+                else run_id
+            )
             path = _fill(
                 template,
                 project_id=UUID(str(project["id"])),
                 user_id=users["target"],
                 run_id=run_id,
                 export_id=export_id,
+                invitation_id=invitation_id,
             )
             status, text = await _call(
                 stream_client if template in streaming else client,
@@ -186,12 +205,21 @@ async def _check_every_route(
     assert failures == []
 
 
-def _fill(template: str, *, project_id: UUID, user_id: UUID, run_id: UUID, export_id: UUID) -> str:
+def _fill(
+    template: str,
+    *,
+    project_id: UUID,
+    user_id: UUID,
+    run_id: UUID,
+    export_id: UUID,
+    invitation_id: UUID,
+) -> str:
     values = {
         "project_id": str(project_id),
         "user_id": str(user_id),
         "run_id": str(run_id),
         "export_id": str(export_id),
+        "invitation_id": str(invitation_id),
         "document_type": "idea",
         "stage": "specs",
         "version": "1",

@@ -326,7 +326,7 @@ async def test_a_flood_of_event_streams_from_one_user_is_refused_with_429(
     headers = auth_headers(resources, owner_id)
     project_id = str((await create_project(client, headers, "Flood"))["id"])
     other_user = await create_user(resources, "other@example.com")
-    await add_member(client, headers, project_id, "other@example.com", "viewer")
+    await add_member(client, resources, headers, project_id, "other@example.com", "viewer")
     settings = make_settings(tmp_path, events_max_streams_per_user=3)
     application = create_app(settings, replace(endpoints, qdrant_path=tmp_path / "qdrant"))
     async with (

@@ -11,6 +11,7 @@ from app.documents import repository as document_repository
 from app.exports import repository as export_repository
 from app.memory import repository as memory_repository
 from app.messages import repository as message_repository
+from app.projects import invitation_repository
 from app.projects import repository as project_repository
 from app.projects import transitions as stage_transitions
 from app.projects.scoping import AccessibleProjectID
@@ -24,6 +25,7 @@ PROJECT_OWNED_MODELS = (
     "Message",
     "AgentExecution",
     "ConversationState",
+    "ProjectInvitation",
     "project_stage",
     "document_version",
     "agent_execution",
@@ -34,6 +36,10 @@ UNSCOPED_ON_PURPOSE = {
     "get_membership",
     "list_for_user",
     "add_project",
+    # An invitee is not a member yet: their invitations are found by their own verified e-mail.
+    "list_received",
+    "lock_received",
+    "join_from_invitation",
     # The worker's own sweeps, across every project: expiry, giving up, strays, recovery.
     "expired_ready",
     "abandoned",
@@ -55,6 +61,7 @@ def _functions(module: ModuleType) -> list[tuple[str, typing.Any]]:
     # Every module that queries a project-owned table.
     [
         project_repository,
+        invitation_repository,
         message_repository,
         document_repository,
         export_repository,

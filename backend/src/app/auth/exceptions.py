@@ -48,3 +48,25 @@ class RefreshTokenReusedError(InvalidCredentialsError):
 class PersonalTokenNotFoundError(AppError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "token_not_found"
+
+
+class PersonalTokenFromPersonalTokenError(AppError):
+    """A token minted with a token could outlive the one it came from (it would not be revoked
+    with it): new tokens need a signed-in session."""
+
+    status_code = status.HTTP_403_FORBIDDEN
+    code = "personal_token_not_allowed"
+
+    def __init__(self) -> None:
+        super().__init__("A personal access token cannot create tokens; sign in to create one.")
+
+
+class PersonalTokenLimitError(AppError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "token_limit_reached"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"A user holds at most {limit} active personal access tokens; revoke one first.",
+            details={"limit": limit},
+        )

@@ -1,10 +1,11 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import PersonalAccessToken, RefreshToken, UserIdentity
+from app.users.models import User
 
 
 async def get_identity(session: AsyncSession, provider: str, subject: str) -> UserIdentity | None:
@@ -56,6 +57,22 @@ async def add_personal_token(session: AsyncSession, token: PersonalAccessToken) 
     session.add(token)
     await session.flush()
     await session.refresh(token)
+
+
+async def count_active_personal_tokens(session: AsyncSession, user_id: UUID, at: datetime) -> int:
+    """Active tokens of a user, counted under a lock on the user's row: concurrent creations
+    for one user are serialised, so none of them can slip past the cap."""
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    result = await session.execute(
+        select(func.count())
+        .select_from(PersonalAccessToken)
+        .where(
+            PersonalAccessToken.user_id == user_id,
+            PersonalAccessToken.revoked_at.is_(None),
+            or_(PersonalAccessToken.expires_at.is_(None), PersonalAccessToken.expires_at > at),
+        )
+    )
+    return int(result.scalar_one())
 
 
 async def get_personal_token_by_hash(

@@ -165,13 +165,22 @@ async def me(caller: CurrentCaller, session: SessionDep) -> MeRead:
     "/tokens",
     response_model=PersonalTokenCreated,
     status_code=status.HTTP_201_CREATED,
-    responses=error_responses(400, 401, 422),
+    responses=error_responses(400, 401, 403, 409, 422),
 )
 async def create_token(
-    data: PersonalTokenCreate, caller: CurrentCaller, session: SessionDep
+    data: PersonalTokenCreate,
+    caller: CurrentCaller,
+    session: SessionDep,
+    resources: AuthResourcesDep,
 ) -> PersonalTokenCreated:
-    """A personal access token for the CLI and scripts; the token is shown only here."""
-    return await auth_service.create_personal_token(session, caller.user_id, data)
+    """A personal access token for the CLI and scripts; the token is shown only here.
+
+    Needs a signed-in session (403 `personal_token_not_allowed` with a personal access token),
+    and a user holds at most JEEX_MAX_PERSONAL_TOKENS_PER_USER active tokens (409
+    `token_limit_reached`)."""
+    return await auth_service.create_token_for_caller(
+        session, caller, data, max_active=resources.settings.auth.max_personal_tokens_per_user
+    )
 
 
 @router.get("/tokens", response_model=list[PersonalTokenRead], responses=error_responses(401))

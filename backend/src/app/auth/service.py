@@ -9,6 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import repository as auth_repository
 from app.auth.exceptions import (
     InvalidRefreshTokenError,
+    PersonalTokenFromPersonalTokenError,
+    PersonalTokenLimitError,
     PersonalTokenNotFoundError,
     RefreshTokenReusedError,
 )
@@ -126,9 +128,23 @@ async def _authenticate_personal_token(session: AsyncSession, presented: str) ->
     return token.user_id
 
 
-async def create_personal_token(
-    session: AsyncSession, user_id: UUID, data: PersonalTokenCreate
+async def create_token_for_caller(
+    session: AsyncSession, caller: Caller, data: PersonalTokenCreate, *, max_active: int
 ) -> PersonalTokenCreated:
+    """A token from a signed-in session only. A token minted with a personal access token would
+    not go when its parent is revoked, nor expire with it: refusing is the one rule a stolen
+    token cannot get around."""
+    if caller.via_personal_token:
+        raise PersonalTokenFromPersonalTokenError
+    return await create_personal_token(session, caller.user_id, data, max_active=max_active)
+
+
+async def create_personal_token(
+    session: AsyncSession, user_id: UUID, data: PersonalTokenCreate, *, max_active: int
+) -> PersonalTokenCreated:
+    """Also the operator's path (``jeex-idea tokens create``): the cap holds there too."""
+    if await auth_repository.count_active_personal_tokens(session, user_id, _now()) >= max_active:
+        raise PersonalTokenLimitError(max_active)
     token, token_hash = new_opaque_token(PERSONAL_TOKEN_PREFIX)
     expires_at = (
         _now() + timedelta(days=data.expires_in_days) if data.expires_in_days is not None else None

@@ -184,6 +184,10 @@ class AuthSettings:
     retired_public_keys: tuple[str, ...]
     access_token_ttl_seconds: int
     refresh_token_ttl_days: int
+    # Active (neither revoked nor expired) personal access tokens a user may hold at once.
+    max_personal_tokens_per_user: int
+    # Days a project invitation stays claimable.
+    invitation_ttl_days: int
     login_state_ttl_seconds: int
     # The built-in providers that are configured, by name (in BUILT_IN_PROVIDERS' order).
     providers: Mapping[str, ProviderCredentials]
@@ -195,6 +199,7 @@ class RateLimitSettings:
     window_seconds: int
     auth_per_window: int
     user_per_window: int
+    # Per member of a project, (project, user): one member's traffic never limits another's.
     project_per_window: int
 
 
@@ -357,6 +362,8 @@ class Settings(BaseSettings):
     )
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=900)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    max_personal_tokens_per_user: int = Field(default=50, ge=1, le=10_000)
+    invitation_ttl_days: int = Field(default=14, ge=1, le=365)
     login_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
 
     auth_x_client_id: str | None = None
@@ -370,7 +377,9 @@ class Settings(BaseSettings):
     rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
     rate_limit_auth_per_window: int = Field(default=30, ge=1)
     rate_limit_user_per_window: int = Field(default=600, ge=1)
-    rate_limit_project_per_window: int = Field(default=1200, ge=1)
+    rate_limit_project_per_window: int = Field(
+        default=300, ge=1, description="Requests per window of one user in one project."
+    )
 
     conversation_max_turns_per_stage: int = Field(
         default=8, ge=1, le=100, description="Expert turns after which a stage closes."
@@ -797,6 +806,8 @@ class Settings(BaseSettings):
             retired_public_keys=tuple(self.jwt_retired_public_keys),
             access_token_ttl_seconds=self.access_token_ttl_seconds,
             refresh_token_ttl_days=self.refresh_token_ttl_days,
+            max_personal_tokens_per_user=self.max_personal_tokens_per_user,
+            invitation_ttl_days=self.invitation_ttl_days,
             login_state_ttl_seconds=self.login_state_ttl_seconds,
             providers=MappingProxyType(providers),
             oidc_providers=MappingProxyType(dict(self.auth_oidc_providers)),

@@ -20,7 +20,12 @@ from app.projects.scoping import AccessibleProjectID, ProjectContext
 async def get_project_context(
     project_id: UUID, caller: CurrentCaller, session: SessionDep, resources: ProjectResourcesDep
 ) -> ProjectContext:
-    """404 for anyone who is not a member, whether or not the project exists."""
+    """404 for anyone who is not a member, whether or not the project exists.
+
+    Members are counted one by one, per (project, user), and there is no bucket they share: no
+    member's traffic, however heavy, can make another member (an owner managing members
+    included) see 429. Each user's own total is bounded by the per-user limit of get_caller.
+    """
     membership = await project_repository.get_membership(session, project_id, caller.user_id)
     if membership is None:
         raise ProjectNotFoundError
@@ -28,7 +33,7 @@ async def get_project_context(
         resources.redis,
         Limit(
             scope="project",
-            key=project_key(project_id, "rl"),
+            key=project_key(project_id, "rl", "user", str(caller.user_id)),
             per_window=resources.settings.rate_limits.project_per_window,
             window_seconds=resources.settings.rate_limits.window_seconds,
         ),

@@ -36,8 +36,11 @@ class LastOwnerError(AppError):
         super().__init__("A project keeps at least one owner: add another owner first.")
 
 
-class UnknownMemberEmailError(AppError):
-    """The body names an e-mail no user has; the project itself was found, so not a 404."""
+class InvitationNotFoundError(AppError):
+    """Unknown, someone else's, answered or expired: all look the same."""
 
-    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
-    code = "user_not_found"
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "invitation_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("No such open invitation.")

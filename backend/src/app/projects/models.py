@@ -2,7 +2,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, Text, text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, Timestamps, UUIDPrimaryKey
@@ -68,3 +68,43 @@ class ProjectMember(Timestamps, Base):
         ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     role: Mapped[str] = mapped_column(String(16))
+
+
+class InvitationStatus(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    # Never stored: a pending invitation past its expires_at reads as expired.
+    EXPIRED = "expired"
+
+
+class ProjectInvitation(UUIDPrimaryKey, Base):
+    """An owner's offer of a role to an e-mail address, whoever it belongs to (if anyone).
+
+    Nothing links it to a user until the holder of that verified address answers it, so an
+    invitation says nothing about whether the address has an account."""
+
+    __tablename__ = "project_invitation"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'editor', 'viewer')", name="role"),
+        CheckConstraint("status IN ('pending', 'accepted', 'declined')", name="status"),
+        # One open invitation per address and project: inviting again renews it.
+        Index(
+            "project_invitation_pending_key",
+            "project_id",
+            "email",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("project_invitation_email_idx", "email"),
+    )
+
+    project_id: Mapped[UUID] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    # Normalised (stripped, lower-cased) as users' e-mails are.
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    invited_by: Mapped[UUID | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -97,16 +97,6 @@ async def get_member(
     return result.scalar_one_or_none()
 
 
-async def add_member(
-    session: AsyncSession, project_id: AccessibleProjectID, user_id: UUID, role: ProjectRole
-) -> ProjectMember:
-    member = ProjectMember(project_id=project_id, user_id=user_id, role=role)
-    session.add(member)
-    await session.flush()
-    await session.refresh(member)
-    return member
-
-
 async def remove_member(
     session: AsyncSession, project_id: AccessibleProjectID, user_id: UUID
 ) -> None:

@@ -6,16 +6,19 @@ from fastapi import APIRouter, Query, Response, status
 from app.auth.dependencies import CurrentCaller
 from app.core.deps import SessionDep
 from app.core.errors import error_responses
+from app.projects import invitations as invitation_service
 from app.projects import service as project_service
 from app.projects.dependencies import MemberRemoval, ProjectOwner, ProjectViewer
 from app.projects.resources import ProjectResourcesDep
 from app.projects.schemas import (
+    InvitationRead,
     MemberAdd,
     MemberRead,
     MemberUpdate,
     ProjectCreate,
     ProjectRead,
     ProjectUpdate,
+    ReceivedInvitationRead,
 )
 
 router = APIRouter(prefix="/projects", tags=["projects"])
@@ -75,13 +78,19 @@ async def list_members(context: ProjectViewer, session: SessionDep) -> list[Memb
 
 @router.post(
     "/{project_id}/members",
-    response_model=MemberRead,
-    status_code=status.HTTP_201_CREATED,
+    response_model=InvitationRead,
+    status_code=status.HTTP_202_ACCEPTED,
     responses=_SCOPED_CONFLICT,
 )
-async def add_member(data: MemberAdd, context: ProjectOwner, session: SessionDep) -> MemberRead:
-    """Add an existing user by email."""
-    return await project_service.add_member(session, context, data)
+async def add_member(
+    data: MemberAdd, context: ProjectOwner, session: SessionDep, resources: ProjectResourcesDep
+) -> InvitationRead:
+    """Invite an e-mail address: the same answer whether or not it has an account. Its holder
+    becomes a member on accepting (POST /invitations/{id}/accept); inviting it again renews the
+    invitation. 409 for the address of a member."""
+    return await invitation_service.invite(
+        session, context, data, ttl_days=resources.settings.auth.invitation_ttl_days
+    )
 
 
 @router.patch(
@@ -105,3 +114,67 @@ async def remove_member(user_id: UUID, context: MemberRemoval, session: SessionD
     """Owners remove anyone; any member may leave. The last owner can do neither."""
     await project_service.remove_member(session, context, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{project_id}/invitations",
+    response_model=list[InvitationRead],
+    responses=_SCOPED,
+)
+async def list_invitations(context: ProjectOwner, session: SessionDep) -> list[InvitationRead]:
+    """The project's invitations, newest first: pending, expired, accepted or declined."""
+    return await invitation_service.list_project_invitations(session, context)
+
+
+@router.delete(
+    "/{project_id}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=_SCOPED,
+)
+async def withdraw_invitation(
+    invitation_id: UUID, context: ProjectOwner, session: SessionDep
+) -> Response:
+    await invitation_service.withdraw(session, context, invitation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+# The invitee's side: not a member yet, so outside /projects/{project_id} and its guard.
+invitations_router = APIRouter(prefix="/invitations", tags=["invitations"])
+
+
+@invitations_router.get("", response_model=list[ReceivedInvitationRead], responses=_AUTH)
+async def list_received_invitations(
+    caller: CurrentCaller, session: SessionDep
+) -> list[ReceivedInvitationRead]:
+    """Open invitations to the caller's verified account e-mail, newest first."""
+    return await invitation_service.list_received(session, caller.user_id)
+
+
+_ANSWER = error_responses(401, 404)
+
+
+@invitations_router.post(
+    "/{invitation_id}/accept", response_model=ReceivedInvitationRead, responses=_ANSWER
+)
+async def accept_invitation(
+    invitation_id: UUID, caller: CurrentCaller, session: SessionDep
+) -> ReceivedInvitationRead:
+    """Become a member with the invited role; the project then appears in GET /projects."""
+    return await invitation_service.answer(session, caller.user_id, invitation_id, accept=True)
+
+
+@invitations_router.post(
+    "/{invitation_id}/decline", response_model=ReceivedInvitationRead, responses=_ANSWER
+)
+async def decline_invitation(
+    invitation_id: UUID, caller: CurrentCaller, session: SessionDep
+) -> ReceivedInvitationRead:
+    return await invitation_service.answer(session, caller.user_id, invitation_id, accept=False)
+
+
+# What the app mounts (app.main): the project routes and the invitee's, side by side.
+project_routes = router
+router = APIRouter()
+router.include_router(project_routes)
+router.include_router(invitations_router)

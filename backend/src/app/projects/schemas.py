@@ -4,7 +4,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.core.text import UserText
-from app.projects.models import ProjectRole, StageStatus
+from app.projects.models import InvitationStatus, ProjectRole, StageStatus
 from app.projects.stages import DocumentType
 
 
@@ -36,6 +36,8 @@ class ProjectRead(BaseModel):
 
 
 class MemberAdd(BaseModel):
+    """An invitation to an e-mail address; its holder becomes a member on accepting it."""
+
     email: EmailStr
     role: ProjectRole
 
@@ -57,3 +59,21 @@ class StageRead(BaseModel):
     status: StageStatus
     started_at: datetime | None
     completed_at: datetime | None
+
+
+class InvitationRead(BaseModel):
+    """What the inviting owner sees: the same for any address, with or without an account."""
+
+    id: UUID
+    email: str
+    role: ProjectRole
+    status: InvitationStatus
+    created_at: datetime
+    expires_at: datetime
+
+
+class ReceivedInvitationRead(InvitationRead):
+    """What the invitee sees: which project invites them."""
+
+    project_id: UUID
+    project_name: str

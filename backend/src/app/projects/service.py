@@ -2,7 +2,6 @@ from functools import partial
 from uuid import UUID
 
 from redis.asyncio import Redis
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import after_commit
@@ -10,14 +9,11 @@ from app.core.redis import project_key
 from app.projects import repository as project_repository
 from app.projects.exceptions import (
     LastOwnerError,
-    MemberAlreadyExistsError,
     MemberNotFoundError,
-    UnknownMemberEmailError,
 )
 from app.projects.models import Project, ProjectMember, ProjectRole
 from app.projects.resources import ProjectResources
 from app.projects.schemas import (
-    MemberAdd,
     MemberRead,
     MemberUpdate,
     ProjectCreate,
@@ -26,8 +22,6 @@ from app.projects.schemas import (
 )
 from app.projects.scoping import ProjectContext
 from app.projects.stages import DocumentType
-from app.users import service as user_service
-from app.users.exceptions import UserNotFoundError
 
 _DELETE_BATCH = 500
 
@@ -111,28 +105,6 @@ async def list_members(session: AsyncSession, context: ProjectContext) -> list[M
         )
         for member, user in rows
     ]
-
-
-async def add_member(session: AsyncSession, context: ProjectContext, data: MemberAdd) -> MemberRead:
-    try:
-        user = await user_service.get_user_by_email(session, data.email)
-    except UserNotFoundError as error:
-        raise UnknownMemberEmailError(error.message) from None
-    if await project_repository.get_member(session, context.project_id, user.id) is not None:
-        raise MemberAlreadyExistsError(f"{user.email} is already a member of this project.")
-    try:
-        member = await project_repository.add_member(
-            session, context.project_id, user.id, data.role
-        )
-    except IntegrityError as error:  # the same user added by a concurrent request
-        raise MemberAlreadyExistsError(f"{user.email} is already a member.") from error
-    return MemberRead(
-        user_id=user.id,
-        email=user.email,
-        name=user.name,
-        role=data.role,
-        created_at=member.created_at,
-    )
 
 
 async def change_role(

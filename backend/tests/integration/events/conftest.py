@@ -45,9 +45,9 @@ async def team(client: httpx.AsyncClient, resources: Resources) -> Team:
     viewer = auth_headers(resources, viewer_id)
     stranger = auth_headers(resources, await create_user(resources, "stranger@example.com"))
     project = await create_project(client, owner, "Events")
-    await add_member(client, owner, project["id"], "viewer@example.com", "viewer")
+    await add_member(client, resources, owner, project["id"], "viewer@example.com", "viewer")
     other = await create_project(client, stranger, "Other")
-    await add_member(client, stranger, other["id"], "viewer@example.com", "viewer")
+    await add_member(client, resources, stranger, other["id"], "viewer@example.com", "viewer")
     return Team(
         project_id=UUID(str(project["id"])),
         owner=owner,

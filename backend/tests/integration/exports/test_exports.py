@@ -338,7 +338,9 @@ async def test_a_viewer_downloads_but_cannot_request(
 ) -> None:
     seeded, export_id = await _ready_export(client, resources)
     viewer = await create_user(resources, "viewer@example.com")
-    await add_member(client, seeded.headers, seeded.project_id, "viewer@example.com", "viewer")
+    await add_member(
+        client, resources, seeded.headers, seeded.project_id, "viewer@example.com", "viewer"
+    )
     headers = auth_headers(resources, viewer)
     assert (await client.post(seeded.url(), headers=headers)).status_code == 403
     response = await client.get(seeded.url(f"/{export_id}/download"), headers=headers)
