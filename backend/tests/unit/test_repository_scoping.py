@@ -34,6 +34,7 @@ UNSCOPED_ON_PURPOSE = {
     "get_membership",
     "list_for_user",
     "add_project",
+    "count_owned",
     # The worker's own sweeps, across every project: expiry, giving up, strays, recovery.
     "expired_ready",
     "abandoned",

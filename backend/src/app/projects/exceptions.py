@@ -41,3 +41,10 @@ class UnknownMemberEmailError(AppError):
 
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
     code = "user_not_found"
+
+
+class ProjectLimitError(AppError):
+    """The user owns as many projects as JEEX_QUOTA_PROJECTS_PER_USER allows."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "project_limit_reached"
