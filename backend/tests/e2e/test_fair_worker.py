@@ -147,3 +147,29 @@ async def _create(client: AsyncClient, headers: dict[str, str]) -> str:
     assert response.status_code == 201, response.text
     project_id: str = response.json()["id"]
     return project_id
+
+
+async def test_a_busy_project_goes_to_the_back_of_the_queue_after_each_run(
+    models: ScriptedLLMServer, tmp_path: Path, endpoints: Endpoints, clean_state: None
+) -> None:
+    """One slot, one run per turn: a project posted to later gets its turn between the busy
+    project's runs, which still run once each, in chat order."""
+    settings = conversation_settings(tmp_path, models, worker_concurrency=1, worker_runs_per_turn=1)
+    with slow_calls_for_the_busy_tenant(models):
+        async with client_for(settings, endpoints) as (client, resources):
+            busy = await open_project(client, resources, "busy@example.com")
+            other = await open_project(client, resources, "other@example.com")
+            busy_runs = [await _post(busy, f"{IDEA} {BUSY}")]
+            busy_runs += [await _post(busy, f"{n}.a {BUSY}") for n in (1, 2)]
+            other_run = await _post(other, IDEA)
+            ended = [await busy.wait(run["id"]) for run in busy_runs]
+            ended.append(await other.wait(other_run["id"]))
+    assert [run["status"] for run in ended] == ["completed"] * 4
+    assert [run["attempts"] for run in ended] == [1] * 4
+    order = sorted(ended, key=lambda run: str(run["started_at"]))
+    assert [run["id"] for run in order] == [
+        busy_runs[0]["id"],
+        other_run["id"],
+        busy_runs[1]["id"],
+        busy_runs[2]["id"],
+    ]
