@@ -6,7 +6,7 @@ from uuid import uuid4
 from app.llm.exceptions import LLMError, LLMUserBudgetExceededError
 from app.llm.limits import budget_key, user_budget_key
 from app.llm.schemas import LLMResult
-from tests.checks import reply
+from tests.checks import details_of, reply
 from tests.integration.llm.conftest import GatewayFactory, make_call, unique_key
 from tests.llm_double import ScriptedLLMServer, directive
 
@@ -36,7 +36,7 @@ async def test_a_user_spending_over_their_allowance_across_two_projects_is_refus
     assert len(llm_server.exchanges(key)) == 3
     refusal = next(r for r in results if isinstance(r, LLMUserBudgetExceededError))
     assert refusal.status_code == 429
-    assert refusal.details["budget"] == 3 * RESERVATION
+    assert details_of(refusal)["budget"] == 3 * RESERVATION
     spent = sum(r.usage.total_tokens for r in results if isinstance(r, LLMResult))
     # Both budgets counted every call; the refused calls left nothing reserved on a project.
     assert (await gateway.limits.user_budget(user)).used == spent
@@ -53,7 +53,7 @@ async def test_budget_keys_expire_with_their_window(make_gateway: GatewayFactory
     redis = gateway.limits.redis
     call = make_call("Go")
     # A project key from before budgets had windows: no TTL.
-    await redis.hset(budget_key(call.project_id), "used", 5)
+    await reply(redis.hset(budget_key(call.project_id), "used", "5"))
 
     await gateway.generate(call, str)
 
