@@ -36,6 +36,7 @@ from app.core.telemetry import configure_tracing, instrument_app
 from app.documents.router import router as documents_router
 from app.exports.router import router as exports_router
 from app.health.router import router as health_router
+from app.llm.budget_router import router as budget_router
 from app.llm.routing import resolve_routes
 from app.memory.store import MemoryStore
 from app.messages.router import router as messages_router
@@ -144,6 +145,7 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         documents_router,
         events_router,
         exports_router,
+        budget_router,
     ):
         # Every API route is rate-limited, needs Redis and PostgreSQL, and takes a body cap.
         app.include_router(router, prefix=API_PREFIX, responses=json_error_responses(413, 429, 503))

@@ -1,12 +1,20 @@
-"""The job worker: every kind of background job, in `serve` or as `jeex-idea worker`."""
+"""The job worker: every kind of background job, in `serve` or as `jeex-idea worker`.
 
+One worker process serves the three lanes of the job queue (see :mod:`app.core.jobs`), each
+with slots of its own: conversation turns, memory indexing and exports, so that none waits
+behind another. Fairness between projects on the conversation lane comes from the turns
+themselves (:mod:`app.conversation.worker`).
+"""
+
+import asyncio
+import signal
 from typing import TYPE_CHECKING, cast
 
 from saq import Queue, Worker
 from saq.types import PartialTimersDict
 
 from app.conversation.worker import DRAIN_PROJECT, drain_project, recover_open_runs
-from app.core.jobs import JobContext
+from app.core.jobs import JobContext, export_lane, memory_lane
 from app.exports import jobs as export_jobs
 from app.memory import jobs as memory_jobs
 from app.resources import Resources
@@ -14,10 +22,52 @@ from app.resources import Resources
 if TYPE_CHECKING:
     from app.llm.service import LLMGateway
 
+_MEMORY_FUNCTIONS = (
+    (memory_jobs.INDEX_VERSION, memory_jobs.index_version),
+    (memory_jobs.INDEX_SECTION, memory_jobs.index_section),
+)
+_EXPORT_FUNCTIONS = ((export_jobs.BUILD_EXPORT, export_jobs.build_export),)
+
+
+class JobWorker:
+    """The lanes' saq workers, started and stopped together."""
+
+    def __init__(self, *lanes: "Worker[JobContext]", owns_signals: bool) -> None:
+        self.lanes = lanes
+        self._owns_signals = owns_signals
+        for lane in lanes:
+            # saq would otherwise replace the process's handlers, and each lane the other's.
+            lane.SIGNALS = []
+
+    def lane(self, name: str) -> "Worker[JobContext]":
+        return next(lane for lane in self.lanes if lane.queue.name == name)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        signals = (signal.SIGINT, signal.SIGTERM) if self._owns_signals else ()
+        for signum in signals:
+            loop.add_signal_handler(signum, self._end)
+        running = [asyncio.ensure_future(lane.start()) for lane in self.lanes]
+        try:
+            await asyncio.gather(*running)
+        finally:
+            self._end()  # one lane that ends (or fails to start) ends the others
+            await asyncio.gather(*running, return_exceptions=True)
+            for signum in signals:
+                loop.remove_signal_handler(signum)
+
+    def _end(self) -> None:
+        for lane in self.lanes:
+            lane.event.set()
+
+    async def stop(self) -> None:
+        for lane in self.lanes:
+            await lane.stop()
+
 
 def create_worker(
     queue: Queue, resources: Resources, gateway: "LLMGateway", *, owns_signals: bool
-) -> "Worker[JobContext]":
+) -> JobWorker:
     """``owns_signals``: the worker is the process (``jeex-idea worker``) and stops on SIGTERM;
     inside ``serve`` uvicorn owns the signals and stops the worker through the lifespan."""
     settings = resources.settings
@@ -25,27 +75,38 @@ def create_worker(
     async def startup(ctx: JobContext) -> None:
         ctx["resources"] = resources
         ctx["gateway"] = gateway
+
+    async def recover(ctx: JobContext) -> None:
+        await startup(ctx)
         await recover_open_runs(queue, resources)
         await export_jobs.recover_unfinished(resources, queue)
 
-    worker = Worker[JobContext](
+    # The sweep re-queues the job of a worker that stopped beating. saq sweeps every 60 s
+    # by default, which left a dead worker's run waiting a minute or more for another
+    # worker; one heartbeat interval bounds it by the job's own liveness check.
+    # (A cast: saq's PartialTimersDict inherits its keys as required.)
+    timers = cast(PartialTimersDict, {"sweep": settings.worker.heartbeat_seconds})
+    conversation = Worker[JobContext](
         queue,
-        functions=[
-            (DRAIN_PROJECT, drain_project),
-            (memory_jobs.INDEX_VERSION, memory_jobs.index_version),
-            (memory_jobs.INDEX_SECTION, memory_jobs.index_section),
-            (export_jobs.BUILD_EXPORT, export_jobs.build_export),
-        ],
-        cron_jobs=[export_jobs.cleanup_cron_job(settings.exports, settings.worker)],
+        # The other lanes' jobs too: those queued on this lane before the lanes were split.
+        functions=[(DRAIN_PROJECT, drain_project), *_MEMORY_FUNCTIONS, *_EXPORT_FUNCTIONS],
         concurrency=settings.worker.concurrency,
-        startup=startup,
-        # The sweep re-queues the job of a worker that stopped beating. saq sweeps every 60 s
-        # by default, which left a dead worker's run waiting a minute or more for another
-        # worker; one heartbeat interval bounds it by the job's own liveness check.
-        # (A cast: saq's PartialTimersDict inherits its keys as required.)
-        timers=cast(PartialTimersDict, {"sweep": settings.worker.heartbeat_seconds}),
+        startup=recover,
+        timers=timers,
     )
-    if not owns_signals:
-        # saq would otherwise replace uvicorn's handlers: SIGTERM would stop only the worker.
-        worker.SIGNALS = []
-    return worker
+    memory = Worker[JobContext](
+        memory_lane(queue),
+        functions=list(_MEMORY_FUNCTIONS),
+        concurrency=settings.worker.memory_concurrency,
+        startup=startup,
+        timers=timers,
+    )
+    exports = Worker[JobContext](
+        export_lane(queue),
+        functions=list(_EXPORT_FUNCTIONS),
+        cron_jobs=[export_jobs.cleanup_cron_job(settings.exports, settings.worker)],
+        concurrency=settings.worker.export_concurrency,
+        startup=startup,
+        timers=timers,
+    )
+    return JobWorker(conversation, memory, exports, owns_signals=owns_signals)

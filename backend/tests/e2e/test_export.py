@@ -9,7 +9,7 @@ from pathlib import Path
 from httpx import AsyncClient
 
 from app.core.infrastructure import Endpoints
-from app.core.jobs import create_queue
+from app.core.jobs import EXPORT_QUEUE_NAME, MEMORY_QUEUE_NAME, QUEUE_NAME, create_queue
 from app.resources import Resources
 from app.worker import create_worker
 from tests.conftest import client_for
@@ -82,5 +82,12 @@ async def test_a_restarted_worker_picks_up_exports_left_waiting(
 def test_the_worker_schedules_the_cleanup(resources: Resources) -> None:
     queue = create_queue(resources.endpoints.redis_url)
     worker = create_worker(queue, resources, gateway=None, owns_signals=False)  # type: ignore[arg-type]
-    assert [job.cron for job in worker.cron_jobs] == [resources.settings.export_cleanup_cron]
-    assert {"drain_project", "build_export"} <= set(worker.functions)
+    conversation, memory, exports = (
+        worker.lane(name) for name in (QUEUE_NAME, MEMORY_QUEUE_NAME, EXPORT_QUEUE_NAME)
+    )
+    assert [job.cron for job in exports.cron_jobs] == [resources.settings.export_cleanup_cron]
+    assert conversation.cron_jobs == []
+    assert memory.cron_jobs == []
+    assert "drain_project" in conversation.functions
+    assert set(exports.functions) == {"build_export", "cleanup_exports"}
+    assert set(memory.functions) == {"index_document_version", "index_section"}

@@ -70,6 +70,9 @@ POLICY: dict[tuple[str, str], ProjectRole] = {
     # Downloading is open to every member, as reading the documents is.
     ("GET", f"{PROJECT}/exports/{{export_id}}"): ProjectRole.VIEWER,
     ("GET", f"{PROJECT}/exports/{{export_id}}/download"): ProjectRole.VIEWER,
+    # Every member sees the budgets; only an owner starts the project's budget again.
+    ("GET", f"{PROJECT}/budget"): ProjectRole.VIEWER,
+    ("POST", f"{PROJECT}/budget/reset"): ProjectRole.OWNER,
 }
 
 

@@ -75,7 +75,9 @@ class Walk:
         run_id = response.json()["run"]["id"]
         queue = create_queue(self.resources.endpoints.redis_url)
         try:
-            await runs.drain_project(self.resources, self.gateway, queue, UUID(self.project_id))
+            await runs.drain_project(
+                self.resources, self.gateway, queue, UUID(self.project_id), limit=1
+            )
         finally:
             await queue.disconnect()
         run: dict[str, Any] = await self.get(f"/runs/{run_id}")

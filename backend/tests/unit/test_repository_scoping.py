@@ -40,6 +40,7 @@ UNSCOPED_ON_PURPOSE = {
     "list_received",
     "lock_received",
     "join_from_invitation",
+    "count_owned",
     # The worker's own sweeps, across every project: expiry, giving up, strays, recovery.
     "expired_ready",
     "abandoned",

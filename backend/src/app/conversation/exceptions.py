@@ -13,6 +13,18 @@ class RunFinishedError(AppError):
     code = "run_finished"
 
 
+class RunQueueFullError(AppError):
+    """Too many runs waiting, in the project or by the user over all their projects."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "run_queue_full"
+
+    def __init__(self, message: str, *, details: dict[str, object]) -> None:
+        super().__init__(message, details=details)
+        # A queued run takes seconds to start; asking again sooner is pointless.
+        self.headers = {"Retry-After": "5"}
+
+
 class StageOrderError(AppError):
     status_code = status.HTTP_409_CONFLICT
     code = "stage_order"

@@ -7,9 +7,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.conversation.models import AgentExecution, ConversationState, RunKind, RunStatus
+from app.projects.models import ProjectMember
 from app.projects.scoping import AccessibleProjectID
 
 _OPEN = (RunStatus.QUEUED, RunStatus.RUNNING)
+# The advisory-lock namespace of the users' run queues (see take_user_queue_turn).
+_USER_QUEUE_LOCKS = 16_016
 
 
 async def take_queue_turn(session: AsyncSession, project_id: AccessibleProjectID) -> None:
@@ -152,3 +155,37 @@ async def save_cursor(
         .where(AgentExecution.project_id == project_id, AgentExecution.id == run_id)
         .values(step=step, carry=carry)
     )
+
+
+async def queued_counts(
+    session: AsyncSession, project_id: AccessibleProjectID, user_id: UUID
+) -> tuple[int, int]:
+    """Runs waiting in the project, and runs the user has waiting over all their projects.
+
+    The user's are looked up through their memberships, so both counts use the runs' (project,
+    status) index.
+    """
+    theirs = select(ProjectMember.project_id).where(ProjectMember.user_id == user_id)
+    result = await session.execute(
+        select(
+            func.count().filter(AgentExecution.project_id == project_id),
+            func.count().filter(AgentExecution.user_id == user_id),
+        ).where(
+            AgentExecution.status == RunStatus.QUEUED,
+            or_(
+                AgentExecution.project_id == project_id,
+                AgentExecution.project_id.in_(theirs) & (AgentExecution.user_id == user_id),
+            ),
+        )
+    )
+    in_project, by_user = result.one()
+    return int(in_project), int(by_user)
+
+
+async def take_user_queue_turn(session: AsyncSession, user_id: UUID) -> None:
+    """Posts of one user count their waiting runs one after another, until commit, so that
+    two posts at once in two projects cannot both pass the user's cap. Taken before the
+    project's turn (:func:`take_queue_turn`), always in that order."""
+    # The two-key form keeps these locks apart from the projects' one-key ones.
+    key = int.from_bytes(user_id.bytes[12:], "big", signed=True)
+    await session.execute(select(func.pg_advisory_xact_lock(_USER_QUEUE_LOCKS, key)))

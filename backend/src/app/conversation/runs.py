@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
@@ -83,18 +84,40 @@ async def project_lock(resources: ConversationResources, project_id: UUID) -> As
         await resources.redis.register_script(_RELEASE_LOCK)(keys=[key], args=[token])
 
 
+class Drain(StrEnum):
+    """How a turn at a project's queue ended."""
+
+    BUSY = "busy"  # another worker holds the project; it looks again once it lets go
+    DRAINED = "drained"  # no run was left to claim
+    YIELDED = "yielded"  # the turn's runs are done; the project may have more waiting
+
+
 async def drain_project(
-    resources: ConversationResources, gateway: "LLMGateway", queue: Queue, project_id: UUID
-) -> bool:
-    """Run the project's waiting runs in order; False when another worker holds the project."""
+    resources: ConversationResources,
+    gateway: "LLMGateway",
+    queue: Queue,
+    project_id: UUID,
+    *,
+    limit: int,
+) -> Drain:
+    """Run up to ``limit`` of the project's waiting runs, in order, under the project's lock.
+
+    Bounded so that a busy project gives its worker slot back: the caller queues the project
+    again behind the others when runs are still waiting (see app.conversation.worker).
+    """
+    if limit < 1:
+        raise ValueError("a turn runs at least one run")
     # The id comes from a run row this service wrote after the access guard admitted its user.
     scoped = AccessibleProjectID(project_id)
     async with project_lock(resources, project_id) as held:
         if not held:
-            return False
-        while (run := await _claim_next(resources, scoped)) is not None:
+            return Drain.BUSY
+        for _ in range(limit):
+            run = await _claim_next(resources, scoped)
+            if run is None:
+                return Drain.DRAINED
             await _execute(resources, gateway, queue, run)
-    return True
+    return Drain.YIELDED
 
 
 async def has_waiting_runs(resources: ConversationResources, project_id: UUID) -> bool:

@@ -13,6 +13,7 @@ from app.conversation import store as conversation_store
 from app.conversation.exceptions import (
     RunFinishedError,
     RunNotFoundError,
+    RunQueueFullError,
     StageIncompleteError,
     StageOrderError,
     StageStateError,
@@ -63,7 +64,7 @@ async def post_message(
     session: AsyncSession, queue: Queue, settings: Settings, context: ProjectContext, content: str
 ) -> MessageAccepted:
     """Store the message and its run together; the job is queued only once both exist."""
-    await conversation_repository.take_queue_turn(session, context.project_id)
+    await _take_queue_turn(session, settings, context)
     stage = context.project.current_stage
     message = await message_repository.add(
         session,
@@ -85,6 +86,31 @@ async def post_message(
     )
     after_commit(session, partial(enqueue_project, queue, settings, context.project_id))
     return MessageAccepted(message=MessageRead.model_validate(message), run=run_read(run))
+
+
+async def _take_queue_turn(
+    session: AsyncSession, settings: Settings, context: ProjectContext
+) -> None:
+    """Take the project's queue turn, or refuse a run over the caps on waiting runs (before
+    anything is recorded): no tenant fills the worker's queue."""
+    await conversation_repository.take_user_queue_turn(session, context.user_id)
+    await conversation_repository.take_queue_turn(session, context.project_id)
+    quotas = settings.quotas
+    in_project, by_user = await conversation_repository.queued_counts(
+        session, context.project_id, context.user_id
+    )
+    if in_project >= quotas.queued_runs_per_project:
+        raise RunQueueFullError(
+            "This project already has as many runs waiting as allowed; try again when one "
+            "has started.",
+            details={"scope": "project", "limit": quotas.queued_runs_per_project},
+        )
+    if by_user >= quotas.queued_runs_per_user:
+        raise RunQueueFullError(
+            "You already have as many runs waiting as allowed over your projects; try again "
+            "when one has started.",
+            details={"scope": "user", "limit": quotas.queued_runs_per_user},
+        )
 
 
 async def get_run(session: AsyncSession, context: ProjectContext, run_id: UUID) -> RunRead:
@@ -139,7 +165,7 @@ async def start_stage(
             raise StageOrderError(
                 f"The {STAGE_ORDER[index - 1]} stage must be completed before {stage} starts."
             )
-    await conversation_repository.take_queue_turn(session, context.project_id)
+    await _take_queue_turn(session, settings, context)
     row = await _stage_row(session, context, stage, lock=True)
     if row.status == StageStatus.IN_PROGRESS:
         raise StageStateError(f"The {stage} stage is already in progress.")

@@ -143,6 +143,10 @@ class LLMSettings:
     call_token_limit: int
     user_concurrency: int
     lease_seconds: float
+    # Tenant limits (issue 16): a user's own budget over all their projects, and the window
+    # after which a budget key expires (it starts at the key's first use).
+    user_token_budget: int
+    budget_window_seconds: int
     debug_content: bool
 
 
@@ -211,11 +215,25 @@ class ConversationSettings:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class QuotaSettings:
+    """What one user may hold at once, so that no tenant crowds out the others."""
+
+    projects_per_user: int
+    queued_runs_per_project: int
+    queued_runs_per_user: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerSettings:
     in_process: bool
     concurrency: int
     job_timeout_seconds: int
     heartbeat_seconds: int
+    # Runs one drain job executes before the project goes to the back of the queue, and the
+    # slots of the lanes that index memory and build exports beside the conversations.
+    runs_per_turn: int
+    memory_concurrency: int
+    export_concurrency: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -308,6 +326,16 @@ class Settings(BaseSettings):
     llm_call_token_limit: int = Field(default=32_000, ge=1)
     llm_user_concurrency: int = Field(default=4, ge=1, le=1000)
     llm_lease_seconds: float = Field(default=900.0, gt=0, le=86_400)
+    llm_user_token_budget: int = Field(
+        default=5_000_000, ge=1, description="Tokens one user may spend over all their projects."
+    )
+    llm_budget_window_seconds: int = Field(
+        default=30 * 86_400,
+        ge=60,
+        le=366 * 86_400,
+        description="A budget (per project and per user) starts again this long after its first "
+        "use; a project's owners can also reset the project's budget.",
+    )
     llm_debug_content: bool = Field(
         default=False, description="Record prompts and outputs in spans. Never in production."
     )
@@ -397,6 +425,26 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=4, ge=1, le=256)
     worker_job_timeout_seconds: int = Field(default=1800, ge=10)
     worker_heartbeat_seconds: int = Field(default=30, ge=2, le=600)
+    worker_runs_per_turn: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Runs a project's drain job executes before the project queues again behind "
+        "the others.",
+    )
+    worker_memory_concurrency: int = Field(
+        default=2, ge=1, le=256, description="Memory indexing jobs at once, on their own lane."
+    )
+    worker_export_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=256,
+        description="Exports built at once, on a lane that never waits behind conversations.",
+    )
+    # --- Quotas per user (app.conversation, app.projects): over one, the request is refused.
+    quota_projects_per_user: int = Field(default=50, ge=1, le=100_000)
+    quota_queued_runs_per_project: int = Field(default=10, ge=1, le=1000)
+    quota_queued_runs_per_user: int = Field(default=20, ge=1, le=10_000)
 
     # --- Exports (app.exports): ZIP archives of a project's documents, built by the worker.
     export_dir: Path | None = Field(
@@ -764,6 +812,8 @@ class Settings(BaseSettings):
             call_token_limit=self.llm_call_token_limit,
             user_concurrency=self.llm_user_concurrency,
             lease_seconds=self.llm_lease_seconds,
+            user_token_budget=self.llm_user_token_budget,
+            budget_window_seconds=self.llm_budget_window_seconds,
             debug_content=self.llm_debug_content,
         )
 
@@ -837,6 +887,17 @@ class Settings(BaseSettings):
             concurrency=self.worker_concurrency,
             job_timeout_seconds=self.worker_job_timeout_seconds,
             heartbeat_seconds=self.worker_heartbeat_seconds,
+            runs_per_turn=self.worker_runs_per_turn,
+            memory_concurrency=self.worker_memory_concurrency,
+            export_concurrency=self.worker_export_concurrency,
+        )
+
+    @cached_property
+    def quotas(self) -> QuotaSettings:
+        return QuotaSettings(
+            projects_per_user=self.quota_projects_per_user,
+            queued_runs_per_project=self.quota_queued_runs_per_project,
+            queued_runs_per_user=self.quota_queued_runs_per_user,
         )
 
     @cached_property

@@ -10,10 +10,18 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+from redis.asyncio import Redis
 from saq import Job, Queue
+from saq.queue.redis import RedisQueue
 from saq.types import Context
 
+# Three lanes, each a saq queue with worker slots of its own, so that one kind of work never
+# waits behind another: the conversation's turns; the memory indexing those turns leave behind;
+# and exports, which a user waits for. The conversation lane keeps the original name, where jobs
+# queued before the lanes were split wait.
 QUEUE_NAME = "jeex-jobs"
+MEMORY_QUEUE_NAME = "jeex-memory"
+EXPORT_QUEUE_NAME = "jeex-exports"
 
 
 class JobContext(Context, total=False):
@@ -24,8 +32,46 @@ class JobContext(Context, total=False):
     gateway: Any
 
 
-def create_queue(redis_url: str) -> Queue:
-    return Queue.from_url(redis_url, name=QUEUE_NAME)
+class JobQueue(RedisQueue):
+    """The conversation lane, carrying the other lanes beside it: whoever holds the queue the
+    application enqueues on reaches all of them (see :func:`memory_lane`, :func:`export_lane`)."""
+
+    def __init__(self, redis_url: str) -> None:
+        super().__init__(Redis.from_url(redis_url), name=QUEUE_NAME)
+        self.memory = RedisQueue(Redis.from_url(redis_url), name=MEMORY_QUEUE_NAME)
+        self.exports = RedisQueue(Redis.from_url(redis_url), name=EXPORT_QUEUE_NAME)
+
+    async def connect(self) -> None:
+        await super().connect()
+        await self.memory.connect()
+        await self.exports.connect()
+
+    async def disconnect(self) -> None:
+        try:
+            await self.memory.disconnect()
+            await self.exports.disconnect()
+        finally:
+            await super().disconnect()
+
+
+def create_queue(redis_url: str) -> JobQueue:
+    return JobQueue(redis_url)
+
+
+def _job_queue(queue: Queue) -> JobQueue:
+    if not isinstance(queue, JobQueue):
+        raise TypeError(f"{queue!r} is not the application's job queue (create_queue)")
+    return queue
+
+
+def memory_lane(queue: Queue) -> Queue:
+    """Where memory indexing goes, off the conversation's slots."""
+    return _job_queue(queue).memory
+
+
+def export_lane(queue: Queue) -> Queue:
+    """Where exports go: never behind another tenant's conversation or its indexing."""
+    return _job_queue(queue).exports
 
 
 @contextlib.asynccontextmanager
@@ -50,3 +96,10 @@ async def heartbeat(job: Job, interval: float) -> AsyncIterator[None]:
 def is_last_attempt(job: Job) -> bool:
     # saq counts the attempt in progress already; when no retry is left, a failure is final.
     return not job.retryable
+
+
+def queue_redis(queue: Queue) -> Redis:
+    """The Redis a queue keeps its jobs in, for markers that must live beside them."""
+    if not isinstance(queue, RedisQueue):
+        raise TypeError(f"{queue!r} is not kept in Redis")
+    return queue.redis

@@ -6,7 +6,7 @@ from uuid import UUID
 from saq import CronJob, Queue
 
 from app.core.config import ExportSettings, WorkerSettings
-from app.core.jobs import JobContext, heartbeat, is_last_attempt
+from app.core.jobs import JobContext, export_lane, heartbeat, is_last_attempt
 from app.exports import builder
 from app.exports import repository as export_repository
 from app.exports.resources import ExportResources
@@ -29,7 +29,8 @@ async def enqueue_export(
     project_id: UUID,
     export_id: UUID,
 ) -> None:
-    await queue.enqueue(
+    # On its own lane: an export never waits behind another tenant's conversation.
+    await export_lane(queue).enqueue(
         BUILD_EXPORT,
         key=_job_key(export_id),
         project_id=str(project_id),

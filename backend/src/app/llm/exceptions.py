@@ -90,6 +90,14 @@ class LLMBudgetExceededError(LLMError):
     code = "llm_budget_exceeded"
 
 
+class LLMUserBudgetExceededError(LLMError):
+    """The user's token budget over all their projects cannot cover another call; nothing was
+    sent."""
+
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "llm_user_budget_exceeded"
+
+
 class LLMConcurrencyLimitError(LLMError):
     """The user already has as many model calls in flight as allowed; nothing was sent."""
 

@@ -1,4 +1,5 @@
-"""Per-user concurrency and per-project token budget, each enforced by one Lua script in Redis.
+"""Per-user concurrency and token budgets per project and per user, each enforced by Lua
+scripts in Redis.
 
 Budget (one hash per project, ``proj:{project_id}:llm:budget``): field ``used`` holds settled
 tokens, and each call in flight holds a field ``r:{id}`` = ``tokens:expiry_ms``. Reserving sums
@@ -7,6 +8,14 @@ all in one script, so concurrent calls cannot overspend it. When the call ends, 
 its reservation and adds what the call really used; a call that failed or was cancelled adds
 what it spent before stopping (often nothing). A process that dies mid-call leaves a reservation
 that the next reservation on that project removes once its lease has expired.
+
+The same budget hash, and the same scripts, count each user's tokens over all their projects
+(``user:{user_id}:llm:budget``). A call reserves on both, the project's first; refused by either,
+it leaves nothing reserved on the other. Both keys live for one budget window
+(``JEEX_LLM_BUDGET_WINDOW_SECONDS``): the scripts set its TTL whenever the key has none, so the
+window starts at the key's first use and the budget starts again once it lapses. A project's
+owners can also reset its budget (the user's is per window only: an owner of a project of their
+own could otherwise reset their own allowance).
 
 Concurrency (one sorted set per user, ``user:{user_id}:llm:inflight``): a member per call in
 flight, scored by its lease expiry; expired members are dropped before counting.
@@ -27,8 +36,13 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from app.core.config import LLMSettings
 from app.core.redis import project_key
-from app.llm.exceptions import LLMBudgetExceededError, LLMConcurrencyLimitError
+from app.llm.exceptions import (
+    LLMBudgetExceededError,
+    LLMConcurrencyLimitError,
+    LLMUserBudgetExceededError,
+)
 
 logger = structlog.get_logger(__name__)
 
@@ -37,10 +51,19 @@ local clock = redis.call('TIME')
 local now = clock[1] * 1000 + math.floor(clock[2] / 1000)
 """
 
-# KEYS[1] budget hash; ARGV: reservation id, tokens, budget, lease ms.
+# Gives a budget hash without a TTL its window (ARGV[WINDOW_ARG] ms): a new key, one that the
+# settlement recreated, or one from before budgets had windows.
+_KEEP_WINDOW = """
+if redis.call('PTTL', KEYS[1]) == -1 then
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[WINDOW_ARG]))
+end
+"""
+
+# KEYS[1] budget hash; ARGV: reservation id, tokens, budget, lease ms, window ms.
 # Returns {1, used, reserved} when reserved, {0, used, reserved} when refused.
 _RESERVE = (
     _NOW_MS
+    + _KEEP_WINDOW.replace("WINDOW_ARG", "5")
     + """
 local fields = redis.call('HGETALL', KEYS[1])
 local used, reserved = 0, 0
@@ -62,14 +85,34 @@ if used + reserved + tokens > tonumber(ARGV[3]) then
   return {0, used, reserved}
 end
 redis.call('HSET', KEYS[1], 'r:' .. ARGV[1], tokens .. ':' .. (now + tonumber(ARGV[4])))
+"""
+    + _KEEP_WINDOW.replace("WINDOW_ARG", "5")
+    + """
 return {1, used, reserved + tokens}
 """
 )
 
-# KEYS[1] budget hash; ARGV: reservation id, tokens really used. Returns the new total used.
-_SETTLE = """
+# KEYS[1] budget hash; ARGV: reservation id, tokens really used, window ms.
+# Returns the new total used.
+_SETTLE = (
+    """
 redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1])
-return redis.call('HINCRBY', KEYS[1], 'used', ARGV[2])
+local used = redis.call('HINCRBY', KEYS[1], 'used', ARGV[2])
+"""
+    + _KEEP_WINDOW.replace("WINDOW_ARG", "3")
+    + """
+return used
+"""
+)
+
+# KEYS[1] budget hash; ARGV: window ms. What is settled goes, calls in flight stay reserved
+# (and settle into the new count); the window starts again.
+_RESET = """
+redis.call('HDEL', KEYS[1], 'used')
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+end
+return 1
 """
 
 # KEYS[1] user's in-flight set; ARGV: call id, limit, lease ms. Returns 1 if admitted.
@@ -91,6 +134,10 @@ def budget_key(project_id: UUID) -> str:
     return project_key(project_id, "llm", "budget")
 
 
+def user_budget_key(user_id: UUID) -> str:
+    return f"user:{user_id}:llm:budget"
+
+
 def inflight_key(user_id: UUID) -> str:
     return f"user:{user_id}:llm:inflight"
 
@@ -101,10 +148,37 @@ class LimitPolicy:
     call_token_reservation: int
     user_concurrency: int
     lease_seconds: float
+    user_token_budget: int
+    budget_window_seconds: int
+
+    @classmethod
+    def from_settings(cls, settings: LLMSettings) -> "LimitPolicy":
+        return cls(
+            project_token_budget=settings.project_token_budget,
+            call_token_reservation=settings.call_token_limit,
+            user_concurrency=settings.user_concurrency,
+            lease_seconds=settings.lease_seconds,
+            user_token_budget=settings.user_token_budget,
+            budget_window_seconds=settings.budget_window_seconds,
+        )
 
     @property
     def lease_ms(self) -> int:
         return math.ceil(self.lease_seconds * 1000)
+
+    @property
+    def window_ms(self) -> int:
+        return self.budget_window_seconds * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetState:
+    """One budget as it stands: tokens settled, the limit, and when the window starts again
+    (None: nothing spent in this window yet)."""
+
+    used: int
+    limit: int
+    resets_in_seconds: int | None
 
 
 class CallLimits:
@@ -113,6 +187,7 @@ class CallLimits:
         self._policy = policy
         self._reserve = redis.register_script(_RESERVE)
         self._settle = redis.register_script(_SETTLE)
+        self._reset = redis.register_script(_RESET)
         self._acquire_slot = redis.register_script(_ACQUIRE_SLOT)
         self._finishing: set[asyncio.Task[None]] = set()
 
@@ -131,6 +206,11 @@ class CallLimits:
             await self._take_reservation(project_id, call_id)
         except BaseException:
             await self._finish(self._release_slot(user_id, call_id))
+            raise
+        try:
+            await self._take_user_reservation(user_id, call_id)
+        except BaseException:
+            await self._finish(self._release_project(project_id, user_id, call_id))
             raise
         try:
             yield
@@ -157,6 +237,7 @@ class CallLimits:
                 policy.call_token_reservation,
                 policy.project_token_budget,
                 policy.lease_ms,
+                policy.window_ms,
             ],
         )
         if not admitted:
@@ -170,11 +251,46 @@ class CallLimits:
                 },
             )
 
+    async def _take_user_reservation(self, user_id: UUID, call_id: str) -> None:
+        policy = self._policy
+        admitted, used, reserved = await self._reserve(
+            keys=[user_budget_key(user_id)],
+            args=[
+                call_id,
+                policy.call_token_reservation,
+                policy.user_token_budget,
+                policy.lease_ms,
+                policy.window_ms,
+            ],
+        )
+        if not admitted:
+            raise LLMUserBudgetExceededError(
+                "Your token budget over all your projects cannot cover another model call.",
+                details={
+                    "budget": policy.user_token_budget,
+                    "used": int(used),
+                    "reserved": int(reserved),
+                    "requested": policy.call_token_reservation,
+                },
+            )
+
     async def _close(
         self, project_id: UUID, user_id: UUID, call_id: str, spent: Callable[[], int]
     ) -> None:
+        tokens = max(0, spent())
+        window = self._policy.window_ms
         try:
-            await self._settle(keys=[budget_key(project_id)], args=[call_id, max(0, spent())])
+            await self._settle(keys=[budget_key(project_id)], args=[call_id, tokens, window])
+        finally:
+            try:
+                await self._settle(keys=[user_budget_key(user_id)], args=[call_id, tokens, window])
+            finally:
+                await self._release_slot(user_id, call_id)
+
+    async def _release_project(self, project_id: UUID, user_id: UUID, call_id: str) -> None:
+        """Undo the project's reservation of a call the user's budget refused."""
+        try:
+            await self._redis.hdel(budget_key(project_id), f"r:{call_id}")  # type: ignore[misc]
         finally:
             await self._release_slot(user_id, call_id)
 
@@ -207,3 +323,23 @@ class CallLimits:
             "Awaitable[bytes | None]", self._redis.hget(budget_key(project_id), "used")
         )
         return int(value) if value is not None else 0
+
+    async def project_budget(self, project_id: UUID) -> BudgetState:
+        return await self._state(budget_key(project_id), self._policy.project_token_budget)
+
+    async def user_budget(self, user_id: UUID) -> BudgetState:
+        return await self._state(user_budget_key(user_id), self._policy.user_token_budget)
+
+    async def reset_project_budget(self, project_id: UUID) -> None:
+        await self._reset(keys=[budget_key(project_id)], args=[self._policy.window_ms])
+
+    async def _state(self, key: str, limit: int) -> BudgetState:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hget(key, "used")
+            pipe.pttl(key)
+            used, ttl_ms = await pipe.execute()
+        return BudgetState(
+            used=int(used) if used is not None else 0,
+            limit=limit,
+            resets_in_seconds=math.ceil(ttl_ms / 1000) if ttl_ms >= 0 else None,
+        )

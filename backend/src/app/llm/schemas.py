@@ -56,3 +56,21 @@ class LLMUsage(BaseModel):
 class LLMResult(Generic[OutputT]):
     output: OutputT
     usage: LLMUsage
+
+
+class BudgetRead(BaseModel):
+    """One token budget: settled tokens against the limit, over the current window."""
+
+    used: int = Field(ge=0, description="Tokens settled in this window.")
+    limit: int = Field(ge=1)
+    resets_in_seconds: int | None = Field(
+        description="When the window starts again; null until something is spent in it."
+    )
+
+
+class BudgetsRead(BaseModel):
+    """The project's budget (shared by its members) and the caller's own, over all their
+    projects; a model call needs room in both."""
+
+    project: BudgetRead
+    user: BudgetRead

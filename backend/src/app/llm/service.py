@@ -73,15 +73,7 @@ class LLMGateway:
         self._settings = settings
         self._routes = routes
         self._policy = RetryPolicy.from_settings(settings)
-        self._limits = CallLimits(
-            redis,
-            LimitPolicy(
-                project_token_budget=settings.project_token_budget,
-                call_token_reservation=settings.call_token_limit,
-                user_concurrency=settings.user_concurrency,
-                lease_seconds=settings.lease_seconds,
-            ),
-        )
+        self._limits = CallLimits(redis, LimitPolicy.from_settings(settings))
         # Prompts and outputs enter spans only when the debug setting asks for them.
         self._instrumentation = InstrumentationSettings(
             tracer_provider=tracer_provider,

@@ -1,7 +1,8 @@
 """Indexing as jobs: what a turn wrote is embedded after the commit, off the turn's path.
 
 A conversation step commits a document version or an expert's section and queues one of these
-jobs with it (released only after the commit). The indexing functions already tolerate running
+jobs with it (released only after the commit), on a lane of its own, where it holds up neither
+another project's conversation nor an export. The indexing functions already tolerate running
 late, twice or after the project's deletion (see :mod:`app.memory.service`), so a retried job
 is harmless.
 """
@@ -12,7 +13,7 @@ from uuid import UUID
 from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.jobs import JobContext
+from app.core.jobs import JobContext, memory_lane
 from app.memory import service as memory_service
 from app.memory.store import MemoryStore
 from app.projects.scoping import AccessibleProjectID
@@ -34,7 +35,7 @@ class IndexingResources(Protocol):
 async def enqueue_version(
     queue: Queue, project_id: UUID, document_type: DocumentType, version: int
 ) -> None:
-    await queue.enqueue(
+    await memory_lane(queue).enqueue(
         INDEX_VERSION,
         # One job per version: queuing it twice while it waits is a no-op in saq.
         key=f"index:{project_id}:{document_type}:{version}",
@@ -54,7 +55,7 @@ async def enqueue_section(
     message_id: UUID,
     text: str,
 ) -> None:
-    await queue.enqueue(
+    await memory_lane(queue).enqueue(
         INDEX_SECTION,
         key=f"index:{project_id}:section:{message_id}",
         project_id=str(project_id),

@@ -44,3 +44,10 @@ class InvitationNotFoundError(AppError):
 
     def __init__(self) -> None:
         super().__init__("No such open invitation.")
+
+
+class ProjectLimitError(AppError):
+    """The user owns as many projects as JEEX_QUOTA_PROJECTS_PER_USER allows."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "project_limit_reached"

@@ -39,6 +39,18 @@ async def add_project(
     return project
 
 
+async def count_owned(session: AsyncSession, user_id: UUID) -> int:
+    """Projects the user owns, counted under a lock on the user's row: two creations at once
+    cannot both pass the cap."""
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    result = await session.execute(
+        select(func.count())
+        .select_from(ProjectMember)
+        .where(ProjectMember.user_id == user_id, ProjectMember.role == ProjectRole.OWNER)
+    )
+    return int(result.scalar_one())
+
+
 async def list_for_user(
     session: AsyncSession, user_id: UUID, *, limit: int
 ) -> list[Row[tuple[Project, str]]]:

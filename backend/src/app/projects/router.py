@@ -4,7 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import CurrentCaller
-from app.core.deps import SessionDep
+from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import error_responses
 from app.projects import invitations as invitation_service
 from app.projects import service as project_service
@@ -38,11 +38,18 @@ async def list_projects(
     return await project_service.list_projects(session, caller.user_id, limit=limit)
 
 
-@router.post("", response_model=ProjectRead, status_code=status.HTTP_201_CREATED, responses=_AUTH)
+@router.post(
+    "",
+    response_model=ProjectRead,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(401, 409),
+)
 async def create_project(
-    data: ProjectCreate, caller: CurrentCaller, session: SessionDep
+    data: ProjectCreate, caller: CurrentCaller, session: SessionDep, settings: SettingsDep
 ) -> ProjectRead:
-    return await project_service.create_project(session, caller.user_id, data)
+    return await project_service.create_project(
+        session, caller.user_id, data, max_owned=settings.quotas.projects_per_user
+    )
 
 
 @router.get("/{project_id}", response_model=ProjectRead, responses=_SCOPED)

@@ -10,6 +10,7 @@ from app.projects import repository as project_repository
 from app.projects.exceptions import (
     LastOwnerError,
     MemberNotFoundError,
+    ProjectLimitError,
 )
 from app.projects.models import Project, ProjectMember, ProjectRole
 from app.projects.resources import ProjectResources
@@ -39,7 +40,16 @@ def _read(project: Project, role: ProjectRole | str) -> ProjectRead:
     )
 
 
-async def create_project(session: AsyncSession, owner_id: UUID, data: ProjectCreate) -> ProjectRead:
+async def create_project(
+    session: AsyncSession, owner_id: UUID, data: ProjectCreate, *, max_owned: int
+) -> ProjectRead:
+    # Each project brings its own token budget and queue: a user owns a bounded number.
+    owned = await project_repository.count_owned(session, owner_id)
+    if owned >= max_owned:
+        raise ProjectLimitError(
+            "You own as many projects as allowed; delete one to create another.",
+            details={"limit": max_owned},
+        )
     project = await project_repository.add_project(
         session, name=data.name, description=data.description, owner_id=owner_id
     )
