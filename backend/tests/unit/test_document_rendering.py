@@ -8,20 +8,18 @@ from app.documents.rendering import render_preview
 
 ALLOWED_TAGS = {
     *("h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "blockquote", "ul", "ol", "li"),
-    *("table", "thead", "tbody", "tr", "th", "td", "pre", "code", "a", "img"),
+    *("table", "thead", "tbody", "tr", "th", "td", "pre", "code", "a"),
     *("em", "strong", "del"),
 }
 ALLOWED_ATTRIBUTES = {
     **{heading: {"id"} for heading in ("h1", "h2", "h3", "h4", "h5", "h6")},
     "a": {"href", "title", "rel"},
-    "img": {"src", "alt", "title"},
     "th": {"align"},
     "td": {"align"},
     "pre": {"class"},
     "code": {"class"},
 }
 LINK_SCHEMES = {"http", "https", "mailto"}
-IMAGE_SCHEMES = {"http", "https"}
 
 
 @dataclass
@@ -83,9 +81,9 @@ def assert_nothing_executable(html: str) -> None:
             if name == "href":
                 assert value is not None
                 assert url_scheme(value) in {*LINK_SCHEMES, None}, element
-            if name == "src":
+            if name == "id":
                 assert value is not None
-                assert url_scheme(value) in IMAGE_SCHEMES, element
+                assert value.startswith("h-"), element
 
 
 HOSTILE_DOCUMENTS = {
@@ -174,9 +172,9 @@ def test_a_table_renders_with_its_header_cells_and_alignment() -> None:
 def test_headings_get_ids_in_any_script() -> None:
     html = render_preview("# Goals and KPIs\n\n## Цели и метрики\n\n## Цели и метрики\n")
     assert [h.attributes["id"] for h in parse(html).elements if h.tag in {"h1", "h2"}] == [
-        "goals-and-kpis",
-        "цели-и-метрики",
-        "цели-и-метрики_1",
+        "h-goals-and-kpis",
+        "h-цели-и-метрики",
+        "h-цели-и-метрики_1",
     ]
 
 
@@ -205,21 +203,36 @@ def test_links_keep_safe_urls_and_get_rel_noopener() -> None:
         "https://example.com/a?b=1",
         "mailto:team@example.com",
         "../architecture.md",
-        "#goals",
+        "#h-goals",
     ]
     assert all(link.attributes["rel"] == "noopener noreferrer" for link in links)
     assert links[0].attributes["title"] == "Site"
 
 
-def test_images_keep_only_absolute_http_urls() -> None:
-    html = render_preview('![Schema](https://example.com/s.png "Схема") ![local](img/s.png)')
-    images = parse(html).all("img")
-    assert images[0].attributes == {
-        "src": "https://example.com/s.png",
-        "alt": "Schema",
-        "title": "Схема",
-    }
-    assert images[1].attributes == {"alt": "local"}
+def test_images_become_their_alt_text_and_load_nothing() -> None:
+    html = render_preview(
+        '![Schema](https://example.com/s.png "Схема") ![local](img/s.png) '
+        '<img src="https://tracker.example/p.gif"> <img src="/api/v1/auth/logout">'
+    )
+    parsed = parse(html)
+    assert parsed.all("img") == []
+    assert parsed.text.split() == ["Schema", "local"]
+    assert "example.com" not in html
+    assert "tracker" not in html
+
+
+def test_author_chosen_heading_ids_cannot_name_dom_globals() -> None:
+    html = render_preview('<h2 id="location">a</h2>\n\n<h2 id="forms">b</h2>\n\n# forms\n')
+    ids = [element.attributes.get("id") for element in parse(html).elements]
+    assert ids == [None, None, "h-forms"]
+
+
+def test_fragment_links_follow_the_heading_id_prefix() -> None:
+    html = render_preview("# Goals\n\n[top](#goals) [same](#h-goals) [out](https://x.example/#a)")
+    parsed = parse(html)
+    assert parsed.all("h1")[0].attributes["id"] == "h-goals"
+    hrefs = [link.attributes["href"] for link in parsed.all("a")]
+    assert hrefs == ["#h-goals", "#h-goals", "https://x.example/#a"]
 
 
 def test_section_markers_and_comments_are_not_in_the_output() -> None:

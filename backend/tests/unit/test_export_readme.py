@@ -1,3 +1,4 @@
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -102,3 +103,24 @@ def test_brackets_in_a_title_do_not_break_its_link() -> None:
         [IndexEntry(DocumentType.IDEA, "01-idea/idea.md", "# Idea [draft]\n", 1)],
     )
     assert "1. [Idea \\[draft\\]](01-idea/idea.md) (version 1)" in readme
+
+
+HOSTILE_CONTENT = {
+    "unclosed strong": "__a " * 125_000,
+    "unclosed emphasis": "*a **b *c " * 50_000,
+    "unclosed comments": "<!--" * 125_000,
+    "brackets": "[" * 500_000,
+    "heading with a long gap": "# a" + " " * 499_990 + "b #",
+}
+
+
+@pytest.mark.parametrize("content", HOSTILE_CONTENT.values(), ids=HOSTILE_CONTENT.keys())
+def test_a_hostile_document_is_summarised_in_bounded_time(content: str) -> None:
+    started = time.perf_counter()
+    document_title(content)
+    document_summary(content)
+    assert time.perf_counter() - started <= 2.0
+
+
+def test_an_unclosed_comment_hides_the_rest_and_a_closed_one_only_itself() -> None:
+    assert document_summary("Kept <!-- gone --> text. <!-- open") == "Kept text."

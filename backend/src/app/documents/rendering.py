@@ -8,7 +8,6 @@ mixed-case or whitespace-padded ``javascript:`` URLs are decoded before they are
 """
 
 import re
-from urllib.parse import urlsplit
 
 import markdown
 import nh3
@@ -21,7 +20,7 @@ _ALLOWED_TAGS = frozenset(
         *("ul", "ol", "li"),
         *("table", "thead", "tbody", "tr", "th", "td"),
         *("pre", "code"),
-        *("a", "img"),
+        "a",
         *("em", "strong", "del"),
     }
 )
@@ -29,7 +28,6 @@ _ALLOWED_TAGS = frozenset(
 _ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     **{heading: {"id"} for heading in ("h1", "h2", "h3", "h4", "h5", "h6")},
     "a": {"href", "title"},
-    "img": {"src", "alt", "title"},
     "th": {"align"},
     "td": {"align"},
     "pre": {"class"},
@@ -47,9 +45,16 @@ _DROPPED_WITH_CONTENT = frozenset(
 )
 
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-_IMAGE_SCHEMES = frozenset({"http", "https"})
+# Heading ids carry a prefix with a hyphen: no id can then name a DOM global (``location``,
+# ``forms``) or a property a client script reads (DOM clobbering). Fragment links get the same
+# prefix, so ``[top](#goals)`` still reaches the heading ``Goals``.
+HEADING_ID_PREFIX = "h-"
 _ALIGNMENTS = frozenset({"left", "right", "center"})
 _CODE_LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
+
+# python-markdown writes a Markdown image exactly like this (attribute values escaped, so
+# without "<"); excluding "<" from every variable part keeps the pattern linear.
+_MARKDOWN_IMAGE = re.compile(r'<img alt="(?P<alt>[^"<]*)" src="[^"<]*"(?: title="[^"<]*")? ?/?>')
 
 # fenced_code escapes the block's text, so the first closing tag pair is the block's own end.
 _MERMAID_BLOCK = re.compile(
@@ -65,11 +70,13 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
         return value if _CODE_LANGUAGE_CLASS.fullmatch(value) else None
     if attribute == "align":
         return value if value in _ALIGNMENTS else None
-    if tag == "img" and attribute == "src":
-        # Relative image URLs are refused too: they would make every reader's browser send a
-        # request to the API's own origin.
-        parts = urlsplit(value.strip())
-        return value if parts.scheme.lower() in _IMAGE_SCHEMES and parts.netloc else None
+    if attribute == "id":
+        # Only the ids the renderer made; an id written as raw HTML without the prefix goes.
+        return value if value.startswith(HEADING_ID_PREFIX) else None
+    if tag == "a" and attribute == "href":
+        target = value.strip()
+        if target.startswith("#") and not target.startswith(f"#{HEADING_ID_PREFIX}"):
+            return f"#{HEADING_ID_PREFIX}{target[1:]}"
     return value
 
 
@@ -85,6 +92,19 @@ _SANITISER = nh3.Cleaner(
 )
 
 
+def _heading_id(value: str, separator: str) -> str:
+    return HEADING_ID_PREFIX + slugify_unicode(value, separator)
+
+
+def _images_as_text(html: str) -> str:
+    """An image becomes its alt text: the preview loads nothing, from anywhere.
+
+    External images are tracking pixels and a way out for data a prompt injection put into
+    a URL; same-origin ones would make every reader's browser call the API. No image store
+    exists, so no image is worth either. Raw ``<img>`` tags are dropped by the sanitiser."""
+    return _MARKDOWN_IMAGE.sub(r"\g<alt>", html)
+
+
 def _markdown_to_html(markdown_text: str) -> str:
     # A Markdown instance keeps state between conversions, so each call gets its own: calls
     # run concurrently in worker threads.
@@ -92,7 +112,7 @@ def _markdown_to_html(markdown_text: str) -> str:
         extensions=["tables", "toc", "fenced_code"],
         extension_configs={
             # Headings in any language get readable ids (the default slugify drops non-ASCII).
-            "toc": {"slugify": slugify_unicode},
+            "toc": {"slugify": _heading_id},
             # Alignment as an attribute, because the sanitiser drops every style attribute.
             "tables": {"use_align_attribute": True},
         },
@@ -112,7 +132,9 @@ def render_preview(markdown_text: str) -> str:
     Tables, heading ids and fenced code are rendered; a ```` ```mermaid ```` block becomes
     ``<pre class="mermaid">`` holding its escaped source, for the client to draw. Nothing that
     can run in a browser survives: no scripts, styles, frames, forms, event handlers, ``style``
-    attributes or URLs other than http(s), mailto and relative ones (images: http(s) only).
+    attributes or URLs other than http(s), mailto and relative ones. Nothing loads either:
+    images become their alt text. Heading ids start with ``h-``, and so do fragment links.
     Section markers and other HTML comments are removed.
     """
-    return _SANITISER.clean(_mermaid_for_client(_markdown_to_html(markdown_text)))
+    html = _images_as_text(_mermaid_for_client(_markdown_to_html(markdown_text)))
+    return _SANITISER.clean(html)

@@ -39,7 +39,7 @@ IfMatch = Annotated[
 ]
 # The preview is untrusted content rendered as HTML: nothing may run, load or frame it.
 PREVIEW_CSP = (
-    "default-src 'none'; img-src https: http:; style-src 'unsafe-inline'; "
+    "default-src 'none'; style-src 'unsafe-inline'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
 

@@ -122,7 +122,6 @@ _ATX_HEADING = re.compile(r"^#{1,6}\s+(.+?)(?:\s+#+)?\s*$")
 _SETEXT_UNDERLINE = re.compile(r"^(?:=+|-+)\s*$")
 _THEMATIC_BREAK = re.compile(r"^(?:(?:-\s*){3,}|(?:\*\s*){3,}|(?:_\s*){3,})$")
 _FENCE = re.compile(r"^(?:```|~~~)")
-_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 _LIST_ITEM = re.compile(r"^(?:[-*+]|\d+[.)])\s")
 _NOT_PROSE = ("#", "|", ">", "<")
@@ -140,6 +139,24 @@ _INLINE = (
 # After a Western full stop a space follows; after a CJK one, the next sentence starts at once.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _MAX_SUMMARY_CHARS = 200
+# The inline patterns backtrack over the text they are given (an unclosed ``__`` scans to its
+# end), so they only ever see this much of a heading or paragraph: more than a summary or a
+# title can show, and it keeps a hostile document linear ("__a " * 20000 took 84 s).
+_MAX_INLINE_CHARS = 1_000
+
+
+def _without_comments(text: str) -> str:
+    """Drop ``<!-- … -->`` in one pass (a regex would rescan after every unclosed one)."""
+    kept: list[str] = []
+    position = 0
+    while (start := text.find("<!--", position)) != -1:
+        kept.append(text[position:start])
+        end = text.find("-->", start + 4)
+        if end == -1:
+            return "".join(kept)
+        position = end + 3
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 def readme_language(language: str | None) -> str:
@@ -152,7 +169,7 @@ def readme_language(language: str | None) -> str:
 def _blocks(content: str) -> list[list[str]]:
     """The document's paragraphs (runs of non-blank lines), without front matter, comments
     and fenced code."""
-    text = _COMMENT.sub("", _FRONT_MATTER.sub("", content.replace("\r\n", "\n")))
+    text = _without_comments(_FRONT_MATTER.sub("", content.replace("\r\n", "\n")))
     blocks: list[list[str]] = [[]]
     in_code = False
     for line in text.split("\n"):
@@ -178,7 +195,7 @@ def document_title(content: str) -> str | None:
     """The document's first heading (``# Title`` or a title underlined with ``===``)."""
     for block in _blocks(content):
         for line in block:
-            match = _ATX_HEADING.match(line.strip())
+            match = _ATX_HEADING.match(line.strip()[:_MAX_INLINE_CHARS])
             if match:
                 return _plain(match.group(1))
         setext = _setext_title(block)
@@ -213,6 +230,7 @@ def document_summary(content: str) -> str | None:
 
 
 def _plain(text: str) -> str:
+    text = text[:_MAX_INLINE_CHARS]
     for pattern, replacement in _INLINE:
         text = pattern.sub(replacement, text)
     return " ".join(text.split())
