@@ -9,6 +9,7 @@ import anyio
 import httpx
 import pytest
 from redis.asyncio import Redis
+from structlog.testing import capture_logs
 
 from app.core.embedded.redis import EmbeddedRedis
 from app.events.publisher import stream_key
@@ -98,6 +99,33 @@ async def test_a_malformed_last_event_id_is_422(
             body = json.loads(await stream.response.aread())
         assert stream.response.status_code == 422
         assert body["error"]["code"] == "validation_error"
+
+
+async def test_a_last_event_id_beyond_redis_range_is_422_and_logs_nothing(
+    stream_client: httpx.AsyncClient, resources: Resources, team: Team
+) -> None:
+    await _publish(resources, team, 1)
+    beyond = ("99999999999999999999-0", "18446744073709551616-0", "0-18446744073709551616")
+    cases = [({**team.viewer, "Last-Event-ID": value}, None) for value in beyond]
+    cases += [(team.viewer, {"last_event_id": value}) for value in beyond]
+    with capture_logs() as logs:
+        for headers, params in cases:
+            async with open_events(
+                stream_client, team.project_id, headers=headers, params=params
+            ) as stream:
+                body = json.loads(await stream.response.aread())
+            assert stream.response.status_code == 422
+            assert body["error"]["code"] == "validation_error"
+            [problem] = body["error"]["details"]
+            assert problem["loc"] == (
+                ["header", "Last-Event-ID"] if params is None else ["query", "last_event_id"]
+            )
+            assert "18446744073709551615" in problem["msg"]
+    assert [entry for entry in logs if entry.get("exc_info") or entry["log_level"] != "info"] == []
+    # The largest id Redis takes is still a resume point: nothing comes after it.
+    headers = {**team.viewer, "Last-Event-ID": "18446744073709551615-18446744073709551615"}
+    async with open_events(stream_client, team.project_id, headers=headers) as stream:
+        assert stream.response.status_code == 200
 
 
 async def test_pings_come_at_the_interval_and_carry_the_project_id(
