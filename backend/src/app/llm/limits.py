@@ -5,9 +5,10 @@ tokens, and each call in flight holds a field ``r:{id}`` = ``tokens:expiry_ms``.
 ``used`` and the live reservations and adds the new one only if the sum stays within the budget,
 all in one script, so concurrent calls cannot overspend it. When the call ends, one script drops
 its reservation and adds what the call really used; a call that failed or was cancelled adds
-what it spent before stopping (often nothing). A call whose project was deleted meanwhile (its
-keys purged) adds nothing: the settling never creates the hash, so no key outlives a project. A process that dies mid-call leaves a reservation
-that the next reservation on that project removes once its lease has expired.
+what it spent before stopping (often nothing); one whose project was deleted meanwhile (its
+keys purged) adds nothing, since settling never creates the hash that would outlive it. A
+process that dies mid-call leaves a reservation that the next reservation on that project
+removes once its lease has expired.
 
 Concurrency (one sorted set per user, ``user:{user_id}:llm:inflight``): a member per call in
 flight, scored by its lease expiry; expired members are dropped before counting.

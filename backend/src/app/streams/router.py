@@ -148,7 +148,12 @@ async def stream_events(
             release()
             raise
     response = EventStreamResponse(
-        streams.events(project_id, after, shutdown),
+        streams.events(
+            project_id,
+            after,
+            shutdown,
+            stream_service.membership_check(resources.session_factory, context),
+        ),
         ping=settings.ping_seconds,
         ping_message_factory=lambda: streams.ping(project_id),
         send_timeout=settings.send_timeout_seconds,

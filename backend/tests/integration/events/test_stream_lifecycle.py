@@ -29,6 +29,11 @@ from tests.support.asgi_stream import StreamingASGITransport
 from tests.support.live_server import serve_in_process
 
 
+async def _member() -> bool:
+    """The access check of a stream whose holder stays a member throughout."""
+    return True
+
+
 async def _publish(resources: Resources, team: Team, count: int) -> list[str]:
     return [
         await resources.events.publish(RunCompleted(project_id=team.project_id, run_id=uuid4()))
@@ -268,7 +273,7 @@ async def test_shutdown_ends_a_stream_with_a_last_ping_and_a_reconnect_hint(
     streams = resources.event_streams
     shutdown = anyio.Event()
     [first] = await _publish(resources, team, 1)
-    events = streams.events(team.project_id, "0-0", shutdown)
+    events = streams.events(team.project_id, "0-0", shutdown, _member)
     assert (await anext(events)).id == first
     waiting = asyncio.ensure_future(anext(events))
     await asyncio.sleep(0.05)  # blocked in XREAD now
@@ -291,7 +296,9 @@ async def test_redis_failing_ends_the_stream_with_a_reconnect_hint(
         settings.events, "redis://127.0.0.1:1", redis_timeout_seconds=settings.redis_timeout_seconds
     )
     try:
-        items = [item async for item in streams.events(team.project_id, "0-0", anyio.Event())]
+        items = [
+            item async for item in streams.events(team.project_id, "0-0", anyio.Event(), _member)
+        ]
     finally:
         await streams.aclose()
     [last] = items
@@ -323,7 +330,7 @@ async def test_a_redis_that_stops_answering_ends_the_stream_with_a_reconnect_hin
         settings.events, redis_server.url, redis_timeout_seconds=settings.redis_timeout_seconds
     )
     try:
-        events = streams.events(team.project_id, "0-0", anyio.Event())
+        events = streams.events(team.project_id, "0-0", anyio.Event(), _member)
         last = asyncio.ensure_future(anext(events))
         await wait_until(lambda: streams.connections_in_use() == 1)
         # Valkey holds every client's commands unanswered for a second: a hung server.
@@ -351,7 +358,9 @@ async def test_a_redis_that_never_answers_the_handshake_ends_the_stream(
         redis_timeout_seconds=settings.redis_timeout_seconds,
     )
     try:
-        [last] = [item async for item in streams.events(team.project_id, "0-0", anyio.Event())]
+        [last] = [
+            item async for item in streams.events(team.project_id, "0-0", anyio.Event(), _member)
+        ]
     finally:
         await streams.aclose()
         silent.close()
