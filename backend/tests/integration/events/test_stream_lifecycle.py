@@ -111,7 +111,9 @@ async def test_a_last_event_id_beyond_redis_range_is_422_and_logs_nothing(
 ) -> None:
     await _publish(resources, team, 1)
     beyond = ("99999999999999999999-0", "18446744073709551616-0", "0-18446744073709551616")
-    cases = [({**team.viewer, "Last-Event-ID": value}, None) for value in beyond]
+    cases: list[tuple[dict[str, str], dict[str, str] | None]] = [
+        ({**team.viewer, "Last-Event-ID": value}, None) for value in beyond
+    ]
     cases += [(team.viewer, {"last_event_id": value}) for value in beyond]
     with capture_logs() as logs:
         for headers, params in cases:
