@@ -153,7 +153,12 @@ async def stream_events(resources: Resources, project_id: object) -> list[dict[s
     """Every event on the project's stream, oldest first, as the JSON clients receive."""
     import json
 
-    from app.events.publisher import stream_key
+    from app.events.publisher import ACCESS_CHANGED, stream_key
 
     entries = await resources.redis.xrange(stream_key(UUID(str(project_id))))
-    return [json.loads(fields[b"data"]) for _, fields in entries]
+    # Access-change notices share the stream but never reach a client.
+    return [
+        json.loads(fields[b"data"])
+        for _, fields in entries
+        if fields[b"type"] != ACCESS_CHANGED.encode()
+    ]

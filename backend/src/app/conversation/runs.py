@@ -22,6 +22,13 @@ from app.conversation import repository as conversation_repository
 from app.conversation.engine import RunInfo, Turn
 from app.conversation.models import AgentExecution, RunKind, RunStatus
 from app.conversation.resources import ConversationResources
+from app.conversation.run_access import (
+    USER_CANCELLED,
+    MembersOnlyModels,
+    Refusal,
+    RunAccessEndedError,
+    access_refusal,
+)
 from app.conversation.store import post_cancelled, post_text
 from app.core.db import unit_of_work
 from app.core.errors import AppError
@@ -153,6 +160,11 @@ async def _claim_next(
                 await _post_failure(session, run, "user_gone", "The run's user was deleted.")
                 _end(session, run, RunStatus.FAILED, "user_gone", "The run's user was deleted.")
                 continue
+            # Queued by someone removed (or demoted) since: it never runs, nor spends budget.
+            if (refusal := await access_refusal(session, project_id, run.user_id)) is not None:
+                await _post_cancelled(session, run)
+                _end(session, run, RunStatus.CANCELLED, *refusal)
+                continue
             run.status = RunStatus.RUNNING
             run.attempts += 1
             run.started_at = _now()
@@ -181,16 +193,21 @@ async def _claim_next(
 async def _execute(
     resources: ConversationResources, gateway: "LLMGateway", queue: Queue, run: RunInfo
 ) -> None:
-    turn = asyncio.create_task(Turn(resources, gateway, queue, run).execute())
+    work = Turn(resources, gateway, queue, run)
+    work.models = MembersOnlyModels(resources, gateway, run)
+    turn = asyncio.create_task(work.execute())
     heartbeat = asyncio.create_task(_heartbeat(resources, run, turn))
     outcome: tuple[RunStatus, str | None, str | None]
     try:
         await turn
         outcome = (RunStatus.COMPLETED, None, None)
     except asyncio.CancelledError:
-        if not heartbeat.done() or heartbeat.result() is not True:
+        stopped_by = heartbeat.result() if heartbeat.done() else None
+        if stopped_by is None:
             raise  # the worker itself is stopping: the lease lapses and the run is taken over
-        outcome = (RunStatus.CANCELLED, "cancelled", "The run was cancelled.")
+        outcome = (RunStatus.CANCELLED, *stopped_by)
+    except RunAccessEndedError as ended:
+        outcome = (RunStatus.CANCELLED, *ended.refusal)
     except AppError as error:
         outcome = (RunStatus.FAILED, error.code, error.message)
     except Exception:
@@ -206,9 +223,9 @@ async def _execute(
 
 async def _heartbeat(
     resources: ConversationResources, run: RunInfo, turn: "asyncio.Task[None]"
-) -> bool:
-    """Keep the lease alive; cancel the turn (and its model call) when the user asks to.
-    Returns True when it cancelled the turn."""
+) -> Refusal | None:
+    """Keep the lease alive; cancel the turn (and its model call) when the user asks to, or
+    when the user lost access to the project. Returns why it cancelled the turn, if it did."""
     interval = resources.settings.conversation.lease_seconds / 3
     while not turn.done():
         await asyncio.sleep(interval)
@@ -217,10 +234,15 @@ async def _heartbeat(
             cancel = await conversation_repository.extend_lease(
                 session, run.project_id, run.id, until
             )
-        if cancel:
+            refusal = (
+                USER_CANCELLED
+                if cancel
+                else await access_refusal(session, run.project_id, run.user_id)
+            )
+        if refusal is not None:
             turn.cancel()
-            return True
-    return False
+            return refusal
+    return None
 
 
 async def _finish(

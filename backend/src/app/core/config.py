@@ -258,6 +258,7 @@ class EventsSettings:
     delta_interval_ms: int
     delta_max_chars: int
     max_streams_per_user: int
+    access_recheck_seconds: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -502,6 +503,13 @@ class Settings(BaseSettings):
         ge=1,
         le=100_000,
         description="Open SSE streams one user may hold in this process; more answer 429.",
+    )
+    events_access_recheck_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=10,
+        description="An open stream checks its holder is still a member this often, besides "
+        "when told a member was removed; a stream whose access ended closes.",
     )
 
     # --- HTTP hardening (app.core.middleware).
@@ -923,6 +931,7 @@ class Settings(BaseSettings):
             delta_interval_ms=self.events_delta_interval_ms,
             delta_max_chars=self.events_delta_max_chars,
             max_streams_per_user=self.events_max_streams_per_user,
+            access_recheck_seconds=self.events_access_recheck_seconds,
         )
 
     @cached_property

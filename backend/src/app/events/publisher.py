@@ -4,6 +4,7 @@ The stream id Redis assigns is the event's id everywhere: the SSE ``id:`` field,
 ``Last-Event-ID`` a client resumes from, and ``last_event_id`` in the progress snapshot.
 """
 
+import json
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +27,13 @@ redis.call('XTRIM', KEYS[1], 'MINID', '~', string.format('%.0f', ms - tonumber(A
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return id
 """
+
+
+# Not an event: a notice on the project's own stream that access to it shrank (a member
+# removed, the project deleted). Stream readers act on it and never send it to a client. On the
+# stream itself, so that it is ordered with the events: whatever is published after it reaches a
+# reader only after the reader has seen it and checked its holder's access again.
+ACCESS_CHANGED = "stream.access-changed"
 
 
 def stream_key(project_id: UUID) -> str:
@@ -55,6 +63,19 @@ class EventPublisher:
         entry_id = await self._append(
             keys=[stream_key(event.project_id)],
             args=[self._maxlen, self._retention_ms, event.type, event.model_dump_json()],
+        )
+        return decode_id(entry_id)
+
+    async def announce_access_change(self, project_id: UUID) -> str:
+        """Tell the project's open streams to check their holders' access again."""
+        entry_id = await self._append(
+            keys=[stream_key(project_id)],
+            args=[
+                self._maxlen,
+                self._retention_ms,
+                ACCESS_CHANGED,
+                json.dumps({"type": ACCESS_CHANGED, "project_id": str(project_id)}),
+            ],
         )
         return decode_id(entry_id)
 

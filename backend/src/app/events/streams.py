@@ -11,7 +11,7 @@ tracing wrappers cost more than the read itself, and one blocked read is not wor
 import asyncio
 import secrets
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +25,7 @@ from sse_starlette import ServerSentEvent
 
 from app.core.config import EventsSettings
 from app.events.exceptions import EventStreamsBusyError, TooManyUserStreamsError
-from app.events.publisher import decode_id, stream_key
+from app.events.publisher import ACCESS_CHANGED, decode_id, stream_key
 from app.events.schemas import Ping
 
 # Shown by CLIENT LIST, so an operator can tell stream readers from everything else.
@@ -41,6 +41,9 @@ logger = structlog.get_logger("app.events")
 
 Entry = tuple[str, str, str]
 """(event id, event name, JSON data) as read from the stream."""
+
+AccessCheck = Callable[[], Awaitable[bool]]
+"""Whether the stream's holder may still see the project, asked of the database."""
 
 
 def _reconnect_ms() -> int:
@@ -108,6 +111,7 @@ class EventStreams:
     ) -> None:
         self._max_streams = settings.max_streams
         self._block_seconds = settings.ping_seconds
+        self._recheck_seconds = settings.access_recheck_seconds
         self._max_seconds = settings.stream_max_seconds
         self._margin_seconds = redis_timeout_seconds
         self._pool: ConnectionPool = ConnectionPool.from_url(
@@ -155,15 +159,20 @@ class EventStreams:
         return ServerSentEvent(Ping(project_id=project_id).model_dump_json(), event="ping")
 
     async def events(
-        self, project_id: UUID, after: str, shutdown: anyio.Event
+        self, project_id: UUID, after: str, shutdown: anyio.Event, access: AccessCheck
     ) -> AsyncIterator[ServerSentEvent]:
-        """Every event after the id ``after`` (exclusive), as it arrives.
+        """Every event after the id ``after`` (exclusive), as it arrives, while ``access``
+        holds.
 
         Ends by itself when the server shuts down (a last ``ping`` with a reconnect hint), when
-        the stream reaches its lifetime, or when Redis fails; a client disconnect cancels it.
+        the stream reaches its lifetime, when Redis fails, or when its holder's access ended;
+        a client disconnect cancels it. Access is checked again on every access-change notice
+        of the project, before any entry read after it is sent, and at least every
+        ``access_recheck_seconds`` in case a notice was lost.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._max_seconds
+        recheck_at = loop.time() + self._recheck_seconds
         key = stream_key(project_id)
         reader: _Reader | None = None
         stopping = asyncio.ensure_future(shutdown.wait())
@@ -184,8 +193,9 @@ class EventStreams:
                 if stopping.done():
                     yield self._farewell(project_id)
                     return
+                block = min(self._block_seconds, remaining, max(0.0, recheck_at - loop.time()))
                 try:
-                    entries = await reader.read(key, cursor, min(self._block_seconds, remaining))
+                    entries = await reader.read(key, cursor, block)
                 except asyncio.CancelledError:
                     # The shutdown cancelled the read, not someone this stream (a disconnect):
                     # then this task has no cancel request of its own pending.
@@ -194,9 +204,19 @@ class EventStreams:
                         yield self._farewell(project_id)
                         return
                     raise
+                if loop.time() >= recheck_at or any(
+                    name == ACCESS_CHANGED for _, name, _ in entries
+                ):
+                    # Before any of the batch goes out: what follows a notice may have been
+                    # published after the change, for members only.
+                    if (ended := await self._access_ended(project_id, access)) is not None:
+                        yield ended
+                        return
+                    recheck_at = loop.time() + self._recheck_seconds
                 for entry_id, name, data in entries:
                     cursor = entry_id
-                    yield ServerSentEvent(data, event=name, id=entry_id)
+                    if name != ACCESS_CHANGED:
+                        yield ServerSentEvent(data, event=name, id=entry_id)
         except RedisError:
             logger.warning("event_stream_redis_error", project_id=str(project_id), exc_info=True)
             yield ServerSentEvent(
@@ -220,6 +240,28 @@ class EventStreams:
         except TimeoutError:
             raise RedisTimeoutError("no connection to Redis for an event stream") from None
         return connection
+
+    async def _access_ended(self, project_id: UUID, access: AccessCheck) -> ServerSentEvent | None:
+        """None while the holder may see the project; else the stream's last message.
+
+        A check that cannot be made (the database down or slow) ends the stream as well, with
+        a reconnect hint: a stream is never kept open on access it could not confirm, and the
+        reconnection checks access in full."""
+        try:
+            async with asyncio.timeout(self._margin_seconds + self._recheck_seconds):
+                allowed = await access()
+        except Exception:
+            logger.warning(
+                "event_stream_access_check_failed", project_id=str(project_id), exc_info=True
+            )
+            return ServerSentEvent(
+                comment="access could not be checked; reconnect with Last-Event-ID",
+                retry=_reconnect_ms(),
+            )
+        if allowed:
+            return None
+        logger.info("event_stream_access_ended", project_id=str(project_id))
+        return ServerSentEvent(comment="access to this project ended")
 
     def _farewell(self, project_id: UUID) -> ServerSentEvent:
         farewell = self.ping(project_id)

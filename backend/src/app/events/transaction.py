@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import CommitHook, enqueue_after_commit, take_committed
 from app.events.publisher import EventPublisher
 from app.events.schemas import ProjectEvent
+from app.projects.access import take_access_changes
 
 _EVENTS = "app.events"
 
@@ -49,10 +50,30 @@ async def publish_committed(session: AsyncSession, publisher: EventPublisher) ->
     return published
 
 
+async def announce_committed_access_changes(
+    session: AsyncSession, publisher: EventPublisher
+) -> int:
+    """Announce to the streams of each project whose access shrank in a committed transaction
+    (:mod:`app.projects.access`); returns how many went. A lost notice delays the streams'
+    check until their periodic one, so Redis failing here is logged, not raised."""
+    announced = 0
+    for project_id in take_access_changes(session):
+        try:
+            await publisher.announce_access_change(project_id)
+        except RedisError:
+            logger.error("access_change_announce_failed", project_id=str(project_id), exc_info=True)
+        else:
+            announced += 1
+    return announced
+
+
 def publishing(publisher: EventPublisher) -> CommitHook:
-    """The commit hook that publishes a unit of work's committed events through ``publisher``."""
+    """The commit hook that publishes a unit of work's committed events through ``publisher``,
+    then its access changes. Run before the after-commit callbacks, so a deleted project's
+    streams hear of it before its keys are purged."""
 
     async def publish(session: AsyncSession) -> int:
-        return await publish_committed(session, publisher)
+        published = await publish_committed(session, publisher)
+        return published + await announce_committed_access_changes(session, publisher)
 
     return publish

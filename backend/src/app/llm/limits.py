@@ -6,8 +6,10 @@ tokens, and each call in flight holds a field ``r:{id}`` = ``tokens:expiry_ms``.
 ``used`` and the live reservations and adds the new one only if the sum stays within the budget,
 all in one script, so concurrent calls cannot overspend it. When the call ends, one script drops
 its reservation and adds what the call really used; a call that failed or was cancelled adds
-what it spent before stopping (often nothing). A process that dies mid-call leaves a reservation
-that the next reservation on that project removes once its lease has expired.
+what it spent before stopping (often nothing); one whose project was deleted meanwhile (its
+keys purged) adds nothing, since settling never creates the hash that would outlive it. A
+process that dies mid-call leaves a reservation that the next reservation on that project
+removes once its lease has expired.
 
 The same budget hash, and the same scripts, count each user's tokens over all their projects
 (``user:{user_id}:llm:budget``). A call reserves on both, the project's first; refused by either,
@@ -92,10 +94,15 @@ return {1, used, reserved + tokens}
 """
 )
 
-# KEYS[1] budget hash; ARGV: reservation id, tokens really used, window ms.
-# Returns the new total used.
+# KEYS[1] budget hash; ARGV: reservation id, tokens really used, window ms. Returns the new
+# total used, or false when the hash is gone. The reservation made it, so a missing hash means
+# the project was deleted during the call and its keys purged: counting then would bring the
+# hash back as a key that nothing would ever remove.
 _SETTLE = (
     """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return false
+end
 redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1])
 local used = redis.call('HINCRBY', KEYS[1], 'used', ARGV[2])
 """

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import after_commit
 from app.core.redis import project_key
 from app.projects import repository as project_repository
+from app.projects.access import defer_access_change
 from app.projects.exceptions import (
     LastOwnerError,
     MemberNotFoundError,
@@ -86,6 +87,7 @@ async def delete_project(
     project whole."""
     await project_repository.delete_project(session, context.project_id)
     await session.flush()
+    defer_access_change(session, context.project_id)
     after_commit(session, partial(resources.purge_project, context.project_id))
 
 
@@ -134,6 +136,7 @@ async def remove_member(session: AsyncSession, context: ProjectContext, user_id:
     if member.role == ProjectRole.OWNER:
         await _keep_an_owner(session, context)
     await project_repository.remove_member(session, context.project_id, user_id)
+    defer_access_change(session, context.project_id)
 
 
 async def _existing_member(

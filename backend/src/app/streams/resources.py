@@ -3,6 +3,7 @@
 from typing import Annotated, Protocol
 
 from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth.resources import AuthResources
 from app.core.deps import get_resources
@@ -12,6 +13,8 @@ from app.projects.resources import ProjectResources
 
 
 class StreamResources(AuthResources, ProjectResources, Protocol):
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
     @property
     def events(self) -> EventPublisher: ...
     @property

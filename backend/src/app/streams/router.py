@@ -3,7 +3,7 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, Query
-from pydantic import WithJsonSchema
+from pydantic import AfterValidator, WithJsonSchema
 from sse_starlette import EventSourceResponse
 from starlette.types import Receive, Scope, Send
 
@@ -42,6 +42,18 @@ class EventStreamResponse(EventSourceResponse):
 EVENT_ID_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}$"
 # A header is absent or a string, never JSON null (which clients would send as "null").
 _EVENT_ID_SCHEMA = WithJsonSchema({"type": "string", "pattern": EVENT_ID_PATTERN})
+# Each half of a stream id is an unsigned 64-bit number: twenty digits reach past it, and Redis
+# refuses such an id only once the stream has begun, too late for a 422.
+_EVENT_ID_PART_MAX = 2**64 - 1
+
+
+def _within_redis_range(event_id: str | None) -> str | None:
+    if event_id is not None and any(int(part) > _EVENT_ID_PART_MAX for part in event_id.split("-")):
+        raise ValueError(f"each part of an event id is at most {_EVENT_ID_PART_MAX}")
+    return event_id
+
+
+_EVENT_ID_RANGE = AfterValidator(_within_redis_range)
 
 
 _STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -101,6 +113,7 @@ async def stream_events(
             description="Replay every event after this one first (sent by EventSource when "
             "it reconnects).",
         ),
+        _EVENT_ID_RANGE,
         _EVENT_ID_SCHEMA,
     ] = None,
     last_event_id: Annotated[
@@ -109,6 +122,7 @@ async def stream_events(
             pattern=EVENT_ID_PATTERN,
             description="The same, for a new connection: e.g. `last_event_id` of /progress.",
         ),
+        _EVENT_ID_RANGE,
         _EVENT_ID_SCHEMA,
     ] = None,
 ) -> EventStreamResponse:
@@ -134,7 +148,12 @@ async def stream_events(
             release()
             raise
     response = EventStreamResponse(
-        streams.events(project_id, after, shutdown),
+        streams.events(
+            project_id,
+            after,
+            shutdown,
+            stream_service.membership_check(resources.session_factory, context),
+        ),
         ping=settings.ping_seconds,
         ping_message_factory=lambda: streams.ping(project_id),
         send_timeout=settings.send_timeout_seconds,

@@ -9,6 +9,7 @@ import anyio
 import httpx
 import pytest
 from redis.asyncio import Redis
+from structlog.testing import capture_logs
 
 from app.core.embedded.redis import EmbeddedRedis
 from app.events.publisher import stream_key
@@ -26,6 +27,11 @@ from tests.integration.events.conftest import (
 )
 from tests.support.asgi_stream import StreamingASGITransport
 from tests.support.live_server import serve_in_process
+
+
+async def _member() -> bool:
+    """The access check of a stream whose holder stays a member throughout."""
+    return True
 
 
 async def _publish(resources: Resources, team: Team, count: int) -> list[str]:
@@ -98,6 +104,35 @@ async def test_a_malformed_last_event_id_is_422(
             body = json.loads(await stream.response.aread())
         assert stream.response.status_code == 422
         assert body["error"]["code"] == "validation_error"
+
+
+async def test_a_last_event_id_beyond_redis_range_is_422_and_logs_nothing(
+    stream_client: httpx.AsyncClient, resources: Resources, team: Team
+) -> None:
+    await _publish(resources, team, 1)
+    beyond = ("99999999999999999999-0", "18446744073709551616-0", "0-18446744073709551616")
+    cases: list[tuple[dict[str, str], dict[str, str] | None]] = [
+        ({**team.viewer, "Last-Event-ID": value}, None) for value in beyond
+    ]
+    cases += [(team.viewer, {"last_event_id": value}) for value in beyond]
+    with capture_logs() as logs:
+        for headers, params in cases:
+            async with open_events(
+                stream_client, team.project_id, headers=headers, params=params
+            ) as stream:
+                body = json.loads(await stream.response.aread())
+            assert stream.response.status_code == 422
+            assert body["error"]["code"] == "validation_error"
+            [problem] = body["error"]["details"]
+            assert problem["loc"] == (
+                ["header", "Last-Event-ID"] if params is None else ["query", "last_event_id"]
+            )
+            assert "18446744073709551615" in problem["msg"]
+    assert [entry for entry in logs if entry.get("exc_info") or entry["log_level"] != "info"] == []
+    # The largest id Redis takes is still a resume point: nothing comes after it.
+    headers = {**team.viewer, "Last-Event-ID": "18446744073709551615-18446744073709551615"}
+    async with open_events(stream_client, team.project_id, headers=headers) as stream:
+        assert stream.response.status_code == 200
 
 
 async def test_pings_come_at_the_interval_and_carry_the_project_id(
@@ -240,7 +275,7 @@ async def test_shutdown_ends_a_stream_with_a_last_ping_and_a_reconnect_hint(
     streams = resources.event_streams
     shutdown = anyio.Event()
     [first] = await _publish(resources, team, 1)
-    events = streams.events(team.project_id, "0-0", shutdown)
+    events = streams.events(team.project_id, "0-0", shutdown, _member)
     assert (await anext(events)).id == first
     waiting = asyncio.ensure_future(anext(events))
     await asyncio.sleep(0.05)  # blocked in XREAD now
@@ -263,7 +298,9 @@ async def test_redis_failing_ends_the_stream_with_a_reconnect_hint(
         settings.events, "redis://127.0.0.1:1", redis_timeout_seconds=settings.redis_timeout_seconds
     )
     try:
-        items = [item async for item in streams.events(team.project_id, "0-0", anyio.Event())]
+        items = [
+            item async for item in streams.events(team.project_id, "0-0", anyio.Event(), _member)
+        ]
     finally:
         await streams.aclose()
     [last] = items
@@ -295,7 +332,7 @@ async def test_a_redis_that_stops_answering_ends_the_stream_with_a_reconnect_hin
         settings.events, redis_server.url, redis_timeout_seconds=settings.redis_timeout_seconds
     )
     try:
-        events = streams.events(team.project_id, "0-0", anyio.Event())
+        events = streams.events(team.project_id, "0-0", anyio.Event(), _member)
         last = asyncio.ensure_future(anext(events))
         await wait_until(lambda: streams.connections_in_use() == 1)
         # Valkey holds every client's commands unanswered for a second: a hung server.
@@ -323,7 +360,9 @@ async def test_a_redis_that_never_answers_the_handshake_ends_the_stream(
         redis_timeout_seconds=settings.redis_timeout_seconds,
     )
     try:
-        [last] = [item async for item in streams.events(team.project_id, "0-0", anyio.Event())]
+        [last] = [
+            item async for item in streams.events(team.project_id, "0-0", anyio.Event(), _member)
+        ]
     finally:
         await streams.aclose()
         silent.close()

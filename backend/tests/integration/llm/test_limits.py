@@ -1,8 +1,9 @@
 """Project token budget and per-user concurrency, under concurrent calls, in the real Redis."""
 
 import asyncio
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+import httpx
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from structlog.testing import capture_logs
@@ -17,7 +18,9 @@ from app.llm.exceptions import (
 from app.llm.limits import budget_key, inflight_key
 from app.llm.schemas import LLMResult
 from app.llm.service import LLMGateway
+from app.resources import Resources
 from tests.checks import details_of, reply
+from tests.factories import auth_headers, create_project, create_user
 from tests.integration.llm.conftest import GatewayFactory, make_call, unique_key
 from tests.llm_double import ScriptedLLMServer, directive
 
@@ -184,3 +187,33 @@ async def test_if_redis_fails_while_settling_the_answer_still_comes_back(
     ]
     # The slot is given back all the same; the reservation waits for its lease to end.
     assert await gateway.limits.redis.zcard(inflight_key(call.user_id)) == 0
+
+
+async def test_a_project_deleted_during_a_call_leaves_no_budget_key_without_a_ttl(
+    make_gateway: GatewayFactory,
+    llm_server: ScriptedLLMServer,
+    client: httpx.AsyncClient,
+    resources: Resources,
+) -> None:
+    owner = auth_headers(resources, await create_user(resources, "deleted-mid-call@example.com"))
+    project_id = UUID(str((await create_project(client, owner, "Deleted mid-call"))["id"]))
+    gateway = await make_gateway(llm_read_timeout_seconds=10.0)
+    key = unique_key("deleted-mid-call")
+    call = make_call(f"Go {directive(key=key, delay=1.0)}", project_id=project_id)
+    redis = gateway.limits.redis
+
+    held = asyncio.ensure_future(gateway.generate(call, str))
+    async with asyncio.timeout(10):
+        while not llm_server.exchanges(key):
+            await asyncio.sleep(0.01)
+    # The call is with the model, under its reservation, when the project goes.
+    fields = await reply(redis.hkeys(budget_key(project_id)))
+    assert [field[:2] for field in fields] == [b"r:"]
+    deleted = await client.delete(f"/api/v1/projects/{project_id}", headers=owner)
+    assert deleted.status_code == 204
+    assert await redis.exists(budget_key(project_id)) == 0
+    result = await held
+
+    assert result.usage.total_tokens > 0  # the call did finish and spend
+    assert await redis.ttl(budget_key(project_id)) == -2  # no key, so none without a TTL
+    assert [key async for key in redis.scan_iter(match=f"proj:{project_id}:*")] == []
