@@ -23,7 +23,9 @@ async def _with_editor(
     """A project of an owner, the same project as an editor sees it, and the editor's id."""
     owner = await open_project(client, resources, f"owner-{label}@example.com")
     editor_id = await create_user(resources, f"editor-{label}@example.com")
-    await add_member(client, owner.headers, owner.id, f"editor-{label}@example.com", "editor")
+    await add_member(
+        client, resources, owner.headers, owner.id, f"editor-{label}@example.com", "editor"
+    )
     editor = Project(client, auth_headers(resources, editor_id), owner.id)
     return owner, editor, str(editor_id)
 
