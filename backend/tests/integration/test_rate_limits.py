@@ -102,7 +102,7 @@ async def test_viewers_spending_their_allowance_never_limit_the_owner(
         # The owner is now at their own allowance, and only that stops them.
         own = await client.get(f"{path}/members", headers=owner)
         assert own.status_code == 429
-        keys = {key async for key in resources.redis.scan_iter(match=f"proj:{project['id']}:*")}
+        keys = {key async for key in resources.redis.scan_iter(match=f"proj:{project['id']}:rl:*")}
         assert keys == {
             f"proj:{project['id']}:rl:user:{user_id}".encode()
             for user_id in (owner_id, v1_id, viewers["v2"][0])

@@ -1,10 +1,14 @@
 import re
+import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
 
-from app.documents.rendering import render_preview
+from app.documents.exceptions import DocumentTooComplexError
+from app.documents.quality import assess_quality
+from app.documents.rendering import MAX_NESTING, render_preview
+from app.projects.stages import DocumentType
 
 ALLOWED_TAGS = {
     *("h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "blockquote", "ul", "ol", "li"),
@@ -257,3 +261,55 @@ def test_emphasis_quotes_and_rules_render() -> None:
 
 def test_an_empty_document_renders_empty() -> None:
     assert render_preview("") == ""
+
+
+_HALF_A_MILLION = 500_000
+_ADVERSARIAL = {
+    "brackets": "[" * _HALF_A_MILLION,
+    "underscores": "__a " * (_HALF_A_MILLION // 4),
+    "nested emphasis": "*a **b *c " * (_HALF_A_MILLION // 10),
+    "links": "[a](b) " * (_HALF_A_MILLION // 7),
+    "raw image openings": '<img alt="' * (_HALF_A_MILLION // 10),
+    "equal headings": "# h\n" * (_HALF_A_MILLION // 4),
+    "wide table": "|" + "a|" * 2000 + "\n|" + "-|" * 2000 + "\n" + ("|" + "x|" * 2000 + "\n") * 120,
+    "long table": "|a|b|\n|-|-|\n" + "|x|y|\n" * (_HALF_A_MILLION // 6),
+}
+_TOO_DEEP = {
+    "quotes": ">" * _HALF_A_MILLION,
+    "lists": "".join("  " * depth + "- a\n" for depth in range(700)),
+    "raw divs": "<div>" * (_HALF_A_MILLION // 5),
+}
+
+
+@pytest.mark.parametrize("document", list(_ADVERSARIAL.values()), ids=list(_ADVERSARIAL))
+def test_a_half_million_character_adversarial_document_renders_within_two_seconds(
+    document: str,
+) -> None:
+    started = time.perf_counter()
+    html = render_preview(document)
+    quality = assess_quality(document, document_type=DocumentType.SPECS, language="en")
+    elapsed = time.perf_counter() - started
+    assert elapsed <= 2.0, f"preview and quality took {elapsed:.2f}s"
+    assert_nothing_executable(html)
+    assert quality.character_count == len(document)
+
+
+@pytest.mark.parametrize("document", list(_TOO_DEEP.values()), ids=list(_TOO_DEEP))
+def test_a_document_nested_past_the_limit_is_refused_quickly(document: str) -> None:
+    started = time.perf_counter()
+    with pytest.raises(DocumentTooComplexError) as refused:
+        render_preview(document)
+    assert time.perf_counter() - started <= 2.0
+    assert refused.value.code == "document_too_complex"
+    assert refused.value.details == {"max_nesting": MAX_NESTING}
+
+
+def test_nesting_up_to_the_limit_still_renders() -> None:
+    quotes = render_preview("> " * 100 + "deep")
+    assert quotes.count("<blockquote>") == 100
+    assert "deep" in quotes
+
+
+def test_equal_headings_are_numbered_in_order() -> None:
+    html = render_preview("# Plan\n\n# Plan\n\n# Plan\n\n# Plan_1\n")
+    assert re.findall(r'id="([^"]+)"', html) == ["h-plan", "h-plan_1", "h-plan_2", "h-plan_1_1"]

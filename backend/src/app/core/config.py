@@ -407,7 +407,7 @@ class Settings(BaseSettings):
     rate_limit_auth_per_window: int = Field(default=30, ge=1)
     rate_limit_user_per_window: int = Field(default=600, ge=1)
     rate_limit_project_per_window: int = Field(
-        default=300, ge=1, description="Requests per window of one user in one project."
+        default=600, ge=1, description="Requests per window of one user in one project."
     )
 
     conversation_max_turns_per_stage: int = Field(

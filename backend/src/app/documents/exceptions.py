@@ -26,3 +26,17 @@ class PreconditionRequiredError(AppError):
 
     def __init__(self) -> None:
         super().__init__('Send If-Match with the version you edited (the ETag of GET, e.g. "3").')
+
+
+class DocumentTooComplexError(AppError):
+    """Nested too deeply to render in bounded time (the sanitiser is quadratic in depth)."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    code = "document_too_complex"
+
+    def __init__(self, max_nesting: int) -> None:
+        super().__init__(
+            f"The document nests elements more than {max_nesting} levels deep; "
+            "flatten its lists, quotes or raw HTML to preview it.",
+            details={"max_nesting": max_nesting},
+        )

@@ -1,17 +1,27 @@
 """Markdown → HTML preview that is safe to insert into the client's page.
 
 Documents are written by language models and by users, so their Markdown is untrusted: it may
-carry raw HTML, and python-markdown passes raw HTML through untouched. Safety therefore comes
-from one place only, the allowlist sanitiser (``nh3``, a binding of the Rust crate ammonia) that
-every rendered document goes through. It parses the HTML as a browser would, so entity-encoded,
-mixed-case or whitespace-padded ``javascript:`` URLs are decoded before they are checked.
+carry raw HTML, which the parser passes through untouched. Safety therefore comes from one place
+only, the allowlist sanitiser (``nh3``, a binding of the Rust crate ammonia) that every rendered
+document goes through. It parses the HTML as a browser would, so entity-encoded, mixed-case or
+whitespace-padded ``javascript:`` URLs are decoded before they are checked.
+
+Any member can write a document of half a million characters, so every pass here is linear in
+it: the parser is GitHub's cmark-gfm (C, linear by design, releasing the GIL), and each pattern
+below keeps its variable parts free of ``<``. The sanitiser is the one part that is not linear:
+its time grows with the square of the element nesting depth, so a document nested deeper than
+``MAX_NESTING`` is refused before it reaches the sanitiser.
 """
 
+import html as html_entities
 import re
+import unicodedata
 
-import markdown
+import cmarkgfm
 import nh3
-from markdown.extensions.toc import slugify_unicode
+from cmarkgfm.cmark import Options
+
+from app.documents.exceptions import DocumentTooComplexError
 
 _ALLOWED_TAGS = frozenset(
     {
@@ -52,13 +62,25 @@ HEADING_ID_PREFIX = "h-"
 _ALIGNMENTS = frozenset({"left", "right", "center"})
 _CODE_LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.-]{1,40}")
 
-# python-markdown writes a Markdown image exactly like this (attribute values escaped, so
-# without "<"); excluding "<" from every variable part keeps the pattern linear.
-_MARKDOWN_IMAGE = re.compile(r'<img alt="(?P<alt>[^"<]*)" src="[^"<]*"(?: title="[^"<]*")? ?/?>')
+# cmark writes a Markdown image exactly like this (attribute values escaped, so without "<");
+# excluding "<" from every variable part keeps the pattern linear.
+_MARKDOWN_IMAGE = re.compile(r'<img src="[^"<]*" alt="(?P<alt>[^"<]*)"(?: title="[^"<]*")? />')
 
-# fenced_code escapes the block's text, so the first closing tag pair is the block's own end.
-_MERMAID_BLOCK = re.compile(
-    r'<pre><code class="language-mermaid">(?P<source>.*?)</code></pre>', re.DOTALL
+# cmark escapes a code block's text, so it holds no "<" and its own closing tags end it.
+_MERMAID_BLOCK = re.compile(r'<pre><code class="language-mermaid">(?P<source>[^<]*)</code></pre>')
+
+# The headings cmark writes (raw HTML headings carry attributes and are not matched).
+_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
+_ANY_TAG = re.compile(r"<[^>]*>")
+_NOT_SLUG = re.compile(r"[^\w\s-]")
+_SLUG_GAPS = re.compile(r"[-\s]+")
+
+# Deeper than any document a person writes (a browser's parser stops nesting at 512), and
+# shallow enough that the sanitiser's quadratic cost stays in milliseconds.
+MAX_NESTING = 256
+_TAG_EDGE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
+_VOID_TAGS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
 
 
@@ -92,8 +114,60 @@ _SANITISER = nh3.Cleaner(
 )
 
 
-def _heading_id(value: str, separator: str) -> str:
-    return HEADING_ID_PREFIX + slugify_unicode(value, separator)
+def _slug(heading_html: str) -> str:
+    """Readable in any script: word characters of every language stay, the rest goes."""
+    text = html_entities.unescape(_ANY_TAG.sub("", heading_html))
+    text = _NOT_SLUG.sub("", unicodedata.normalize("NFKC", text)).strip().lower()
+    return _SLUG_GAPS.sub("-", text)
+
+
+class _HeadingIds:
+    """``slug``, then ``slug_1``, ``slug_2``…: each base remembers its next number, so a
+    document of a thousand equal headings costs a thousand steps, not half a million."""
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()
+        self._next: dict[str, int] = {}
+
+    def claim(self, slug: str) -> str:
+        number = self._next.get(slug, 0)
+        candidate = slug if number == 0 else f"{slug}_{number}"
+        while candidate in self._taken:
+            number += 1
+            candidate = f"{slug}_{number}"
+        self._next[slug] = number + 1
+        self._taken.add(candidate)
+        return candidate
+
+
+def _with_heading_ids(html: str) -> str:
+    """Give each heading an id from its text: ``h-`` and a slug, numbered where it repeats."""
+    pieces: list[str] = []
+    ids = _HeadingIds()
+    position = 0
+    opened: re.Match[str] | None = None
+    for tag in _HEADING_TAG.finditer(html):
+        if not tag[1]:
+            opened = tag
+            continue
+        if opened is None or opened[2] != tag[2]:
+            continue
+        slug = ids.claim(HEADING_ID_PREFIX + _slug(html[opened.end() : tag.start()]))
+        pieces += [html[position : opened.start()], f'<h{tag[2]} id="{slug}">']
+        position = opened.end()
+        opened = None
+    pieces.append(html[position:])
+    return "".join(pieces)
+
+
+def _refuse_deep_nesting(html: str) -> None:
+    depth = 0
+    for tag in _TAG_EDGE.finditer(html):
+        if tag[3] or tag[2].lower() in _VOID_TAGS:
+            continue
+        depth += -1 if tag[1] else 1
+        if depth > MAX_NESTING:
+            raise DocumentTooComplexError(MAX_NESTING)
 
 
 def _images_as_text(html: str) -> str:
@@ -106,19 +180,12 @@ def _images_as_text(html: str) -> str:
 
 
 def _markdown_to_html(markdown_text: str) -> str:
-    # A Markdown instance keeps state between conversions, so each call gets its own: calls
-    # run concurrently in worker threads.
-    converter = markdown.Markdown(
-        extensions=["tables", "toc", "fenced_code"],
-        extension_configs={
-            # Headings in any language get readable ids (the default slugify drops non-ASCII).
-            "toc": {"slugify": _heading_id},
-            # Alignment as an attribute, because the sanitiser drops every style attribute.
-            "tables": {"use_align_attribute": True},
-        },
-        output_format="html",
+    # UNSAFE keeps raw HTML (and section markers) for the sanitiser to judge, as before; tables
+    # write their alignment as an attribute, because the sanitiser drops every style attribute.
+    html: str = cmarkgfm.markdown_to_html_with_extensions(
+        markdown_text, options=Options.CMARK_OPT_UNSAFE, extensions=["table", "strikethrough"]
     )
-    return converter.convert(markdown_text)
+    return html.rstrip("\n")
 
 
 def _mermaid_for_client(html: str) -> str:
@@ -134,7 +201,10 @@ def render_preview(markdown_text: str) -> str:
     can run in a browser survives: no scripts, styles, frames, forms, event handlers, ``style``
     attributes or URLs other than http(s), mailto and relative ones. Nothing loads either:
     images become their alt text. Heading ids start with ``h-``, and so do fragment links.
-    Section markers and other HTML comments are removed.
+    Section markers and other HTML comments are removed. A document nested deeper than
+    ``MAX_NESTING`` elements raises ``DocumentTooComplexError``.
     """
-    html = _images_as_text(_mermaid_for_client(_markdown_to_html(markdown_text)))
+    html = _markdown_to_html(markdown_text)
+    _refuse_deep_nesting(html)
+    html = _images_as_text(_mermaid_for_client(_with_heading_ids(html)))
     return _SANITISER.clean(html)

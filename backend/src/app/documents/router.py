@@ -186,14 +186,19 @@ async def preview_document(
     )
 
 
-@router.get("/{document_type}/quality", response_model=QualityReport, responses=_READ)
+@router.get(
+    "/{document_type}/quality",
+    response_model=QualityReport,
+    responses=json_error_responses(401, 403, 404, 413, 422, 429, 500, 503),
+)
 async def document_quality(
     document_type: DocumentType,
     context: ProjectViewer,
     session: SessionDep,
+    redis: RedisDep,
     version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> QualityReport:
     """Readability (where the language is supported), size, and the section checklist."""
     return await document_service.quality(
-        session, context.project_id, document_type, version, context.project.language
+        session, redis, context.project_id, document_type, version, context.project.language
     )

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.redis import project_key
+from app.documents import render_lane
 from app.documents import repository as document_repository
 from app.documents.diffing import DocumentDiff, diff_documents
 from app.documents.exceptions import (
@@ -25,7 +26,8 @@ from app.events.transaction import defer_event
 from app.projects.scoping import AccessibleProjectID
 from app.projects.stages import STAGE_ORDER, DocumentType
 
-# Versions never change, so a rendered preview stays valid for as long as we keep it.
+# Versions never change, so a rendered preview (or quality report) stays valid for as long as
+# we keep it.
 _PREVIEW_TTL_SECONDS = 24 * 3600
 
 
@@ -209,22 +211,34 @@ async def preview(
     cached = await redis.get(key)
     if isinstance(cached, bytes):
         return cached.decode()
-    html: str = await asyncio.to_thread(render_preview, document.content)
+    content = document.content
+    html = await render_lane.render(project_id, lambda: render_preview(content))
     await redis.set(key, html.encode(), ex=_PREVIEW_TTL_SECONDS)
     return html
 
 
 async def quality(
     session: AsyncSession,
+    redis: "Redis",
     project_id: AccessibleProjectID,
     document_type: DocumentType,
     number: int | None,
     language: str | None,
 ) -> QualityReport:
     document = await _chosen(session, project_id, document_type, number)
-    return await asyncio.to_thread(
-        assess_quality, document.content, document_type=document_type, language=language
+    key = project_key(
+        project_id, "doc", document_type, f"v{document.version}", "quality", language or "-"
     )
+    cached = await redis.get(key)
+    if isinstance(cached, bytes):
+        return QualityReport.model_validate_json(cached)
+    content = document.content
+    report = await render_lane.render(
+        project_id,
+        lambda: assess_quality(content, document_type=document_type, language=language),
+    )
+    await redis.set(key, report.model_dump_json().encode(), ex=_PREVIEW_TTL_SECONDS)
+    return report
 
 
 async def _chosen(
