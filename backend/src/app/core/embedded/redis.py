@@ -9,6 +9,7 @@ Unix socket sits in the same 0700 folder. The URL that carries the password is f
 only, never for a log line or the terminal.
 """
 
+import contextlib
 import logging
 import os
 import secrets
@@ -116,5 +117,10 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         if self._server is not None:
+            pid = int(self._server.pid)
             self._server.stop(timeout=10)
             self._server = None
+            # The wheel's stop returns once the server was told to shut down; a server started
+            # on the same files before this one is gone found them still in use.
+            with contextlib.suppress(psutil.NoSuchProcess):
+                psutil.Process(pid).wait(timeout=10)
