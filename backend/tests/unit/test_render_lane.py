@@ -35,11 +35,9 @@ async def test_a_project_and_a_user_hold_a_bounded_number_of_renders() -> None:
     gate.set()
     assert await asyncio.gather(*running) == ["rendered"] * 4
     assert await render_lane.render(project, third_user, lambda: "after") == "after"
-    assert (project_full.value.code, project_full.value.details["scope"]) == (
-        "render_busy",
-        "project",
-    )
-    assert user_full.value.details["scope"] == "user"
+    assert project_full.value.code == "render_busy"
+    assert project_full.value.details == {"scope": "project", "retry_after": 1}
+    assert user_full.value.details == {"scope": "user", "retry_after": 1}
     assert project_full.value.headers == {"Retry-After": "1"}
 
 
