@@ -6,9 +6,7 @@ from html.parser import HTMLParser
 import pytest
 
 from app.documents.exceptions import DocumentTooComplexError
-from app.documents.quality import assess_quality
 from app.documents.rendering import MAX_NESTING, render_preview
-from app.projects.stages import DocumentType
 
 ALLOWED_TAGS = {
     *("h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "blockquote", "ul", "ol", "li"),
@@ -264,17 +262,6 @@ def test_an_empty_document_renders_empty() -> None:
 
 
 _HALF_A_MILLION = 500_000
-_ADVERSARIAL = {
-    "brackets": "[" * _HALF_A_MILLION,
-    "underscores": "__a " * (_HALF_A_MILLION // 4),
-    "nested emphasis": "*a **b *c " * (_HALF_A_MILLION // 10),
-    "links": "[a](b) " * (_HALF_A_MILLION // 7),
-    "raw image openings": '<img alt="' * (_HALF_A_MILLION // 10),
-    "equal headings": "# h\n" * (_HALF_A_MILLION // 4),
-    "wide table": "|" + "a|" * 2000 + "\n|" + "-|" * 2000 + "\n" + ("|" + "x|" * 2000 + "\n") * 120,
-    "long table": "|a|b|\n|-|-|\n" + "|x|y|\n" * (_HALF_A_MILLION // 6),
-    "unclosed tag openings": "<div>\n" + "<a" * (_HALF_A_MILLION // 2 - 3),
-}
 _TOO_DEEP = {
     "quotes": ">" * _HALF_A_MILLION,
     "lists": "".join("  " * depth + "- a\n" for depth in range(700)),
@@ -282,19 +269,6 @@ _TOO_DEEP = {
     "self-closed divs": "<div/>" * (_HALF_A_MILLION // 6),
     "stray closings first": "</b>" * 40_000 + "<div>" * 40_000,
 }
-
-
-@pytest.mark.parametrize("document", list(_ADVERSARIAL.values()), ids=list(_ADVERSARIAL))
-def test_a_half_million_character_adversarial_document_renders_within_two_seconds(
-    document: str,
-) -> None:
-    started = time.perf_counter()
-    html = render_preview(document)
-    quality = assess_quality(document, document_type=DocumentType.SPECS, language="en")
-    elapsed = time.perf_counter() - started
-    assert elapsed <= 2.0, f"preview and quality took {elapsed:.2f}s"
-    assert_nothing_executable(html)
-    assert quality.character_count == len(document)
 
 
 @pytest.mark.parametrize("document", list(_TOO_DEEP.values()), ids=list(_TOO_DEEP))
