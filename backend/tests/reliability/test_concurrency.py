@@ -21,7 +21,15 @@ COUNT = 50
 async def test_fifty_concurrent_messages_are_all_kept_and_run_one_at_a_time(
     tmp_path: Path, endpoints: Endpoints, models: ScriptedLLMServer, clean_state: None
 ) -> None:
-    settings = conversation_settings(tmp_path, models, worker_concurrency=4)
+    # Above the caps on waiting runs (tested in tests/integration/test_quotas.py): this test is
+    # about fifty at once, all kept, in order.
+    settings = conversation_settings(
+        tmp_path,
+        models,
+        worker_concurrency=4,
+        quota_queued_runs_per_project=100,
+        quota_queued_runs_per_user=100,
+    )
     async with client_for(settings, endpoints) as (client, resources):
         project = await open_project(client, resources, "burst@example.com")
         texts = [IDEA] + [f"1.a, 2.b — уточнение {number}" for number in range(1, COUNT)]
