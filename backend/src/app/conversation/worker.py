@@ -14,13 +14,13 @@ and queues the next turn itself. Messages posted during a turn therefore wait fo
 then queue behind the others, instead of keeping a place ahead of them.
 """
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from uuid import UUID
 
+import structlog
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from saq import Queue
 from sqlalchemy import select
 
@@ -28,8 +28,10 @@ from app.conversation import runs
 from app.conversation.models import AgentExecution, RunStatus
 from app.conversation.resources import ConversationResources
 from app.core.config import Settings
-from app.core.jobs import JobContext, heartbeat, queue_redis
+from app.core.jobs import JobContext, every, heartbeat, queue_redis
 from app.core.redis import project_key
+
+logger = structlog.get_logger(__name__)
 
 if TYPE_CHECKING:
     from app.llm.service import LLMGateway
@@ -70,20 +72,16 @@ async def _enqueue(queue: Queue, settings: Settings, project_id: UUID) -> None:
     )
 
 
-@contextlib.asynccontextmanager
-async def _keeping(redis: Redis, key: str, ttl_ms: int) -> AsyncIterator[None]:
+def _keeping(redis: Redis, key: str, ttl_ms: int) -> contextlib.AbstractAsyncContextManager[None]:
     async def renew() -> None:
-        while True:
-            await asyncio.sleep(ttl_ms / 4000)
+        # A Redis blip must not end the renewal (the marker would lapse mid-turn and let a
+        # second job in) nor fail a job whose turn is done: the next beat tries again.
+        try:
             await redis.pexpire(key, ttl_ms)  # a no-op once the marker is gone
+        except RedisError as error:
+            logger.warning("conversation.job_marker_renewal_failed", error=type(error).__name__)
 
-    task = asyncio.create_task(renew())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return every(ttl_ms / 4000, renew)
 
 
 async def drain_project(ctx: JobContext, *, project_id: str) -> None:

@@ -7,7 +7,7 @@ that registers them all is :mod:`app.worker`.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -75,22 +75,27 @@ def export_lane(queue: Queue) -> Queue:
 
 
 @contextlib.asynccontextmanager
-async def heartbeat(job: Job, interval: float) -> AsyncIterator[None]:
-    """Touch ``job`` every ``interval`` seconds while the block runs: saq re-queues a job whose
-    heartbeat stops, which is how the job of a worker that died is taken over."""
+async def every(interval: float, action: Callable[[], Awaitable[object]]) -> AsyncIterator[None]:
+    """Run ``action`` every ``interval`` seconds while the block runs; stop it on leaving."""
 
-    async def beat() -> None:
+    async def repeat() -> None:
         while True:
             await asyncio.sleep(interval)
-            await job.update()
+            await action()
 
-    task = asyncio.create_task(beat())
+    task = asyncio.create_task(repeat())
     try:
         yield
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def heartbeat(job: Job, interval: float) -> contextlib.AbstractAsyncContextManager[None]:
+    """Touch ``job`` every ``interval`` seconds while the block runs: saq re-queues a job whose
+    heartbeat stops, which is how the job of a worker that died is taken over."""
+    return every(interval, job.update)
 
 
 def is_last_attempt(job: Job) -> bool:
