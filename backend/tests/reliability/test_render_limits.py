@@ -77,12 +77,6 @@ async def _read_until(
     return samples
 
 
-@pytest.mark.xfail(
-    reason="open (issue 16): measured 5.5x idle p99 (16.6 ms idle, 91 ms under load) once the "
-    "idle p99 was quiet. The render threads' pure-Python passes hold the GIL in 5 ms slices, "
-    "so every await of the reader's request waits for one; renders need a process of their own.",
-    strict=False,
-)
 async def test_six_heavy_renders_leave_another_tenants_p99_within_twice_idle(
     client: AsyncClient, resources: Resources
 ) -> None:

@@ -79,9 +79,25 @@ _SLUG_GAPS = re.compile(r"[-\s]+")
 # shallow enough that the sanitiser's quadratic cost stays in milliseconds.
 MAX_NESTING = 256
 # No "<" inside a tag: an unclosed "<a" must not make every later "<a" scan to the end.
-_TAG_EDGE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^<>]*>")
-_VOID_TAGS = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "wbr"}
+_VOID_TAGS = (
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "wbr",
+)
+# The edge of every element but a void one (which never nests): its one group is "/" when it
+# closes. One group, so ``findall`` hands back plain strings, with no match objects to build.
+_NESTING_TAG_EDGE = re.compile(
+    rf"<(/?)(?!(?:{'|'.join(_VOID_TAGS)})(?![A-Za-z0-9]))[A-Za-z][A-Za-z0-9]*[^<>]*>",
+    re.IGNORECASE,
 )
 
 
@@ -165,10 +181,11 @@ def _refuse_deep_nesting(html: str) -> None:
     # Counted as a browser's parser nests: a "/>" on any element but a void one opens it, and
     # stray closing tags cannot pay in advance for openings to come.
     depth = 0
-    for tag in _TAG_EDGE.finditer(html):
-        if tag[2].lower() in _VOID_TAGS:
+    for closing in _NESTING_TAG_EDGE.findall(html):
+        if closing:
+            depth = depth - 1 if depth else 0
             continue
-        depth = max(0, depth - 1) if tag[1] else depth + 1
+        depth += 1
         if depth > MAX_NESTING:
             raise DocumentTooComplexError(MAX_NESTING)
 

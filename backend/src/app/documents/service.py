@@ -218,7 +218,7 @@ async def preview(
     if isinstance(cached, bytes):
         return cached.decode()
     content = document.content
-    html = await render_lane.render(project_id, user_id, lambda: render_preview(content))
+    html = await render_lane.render(project_id, user_id, render_preview, content)
     await redis.set(key, html.encode(), ex=_PREVIEW_TTL_SECONDS)
     return html
 
@@ -249,7 +249,10 @@ async def quality(
     report = await render_lane.render(
         project_id,
         user_id,
-        lambda: assess_quality(content, document_type=document_type, language=language),
+        assess_quality,
+        content,
+        document_type=document_type,
+        language=language,
     )
     await redis.set(key, report.model_dump_json().encode(), ex=_PREVIEW_TTL_SECONDS)
     return report
