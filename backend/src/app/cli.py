@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.core import migrations
-from app.core.config import Settings, SettingsError, load_settings
+from app.core.config import LLMSettings, Settings, SettingsError, load_settings
 from app.core.database_setup import (
     DatabaseUnavailableError,
     SchemaOutOfDateError,
@@ -31,6 +31,7 @@ from app.core.infrastructure import (
 )
 from app.core.keys import load_signing_key
 from app.core.logging import configure_logging
+from app.llm import probe as llm_probe
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -182,9 +183,30 @@ def _print_serve_summary(settings: Settings, endpoints: Endpoints, host: str, po
     table.add_row(
         "qdrant", "embedded" if "qdrant" in endpoints.embedded else "external", qdrant_where
     )
+    table.add_row("model", *_model_summary(settings.llm))
     console.print(table)
+    if not llm_probe.is_configured(settings.llm):
+        console.print(NO_MODEL_HINT, highlight=False, soft_wrap=True)
     console.print(f"data dir: {settings.data_dir}", highlight=False, soft_wrap=True)
     console.print(f"listening on http://{host}:{port}", highlight=False, soft_wrap=True)
+
+
+NO_MODEL_HINT = (
+    "no model configured: agents will answer llm_not_configured. Set JEEX_LLM_MODEL (and "
+    "JEEX_LLM_API_KEY for a hosted provider, JEEX_LLM_BASE_URL for a local or compatible "
+    "server, JEEX_LLM_PROVIDER=anthropic for Claude); the README's LLM section has set-ups."
+)
+
+
+def _model_summary(llm: LLMSettings) -> tuple[str, str]:
+    """The model row: provider and output mode, and which model at which address."""
+    if not llm_probe.is_configured(llm):
+        return llm.provider.value, "not configured"
+    where = llm.base_url if llm.base_url is not None else "the provider's own API"
+    models = llm.model if llm.model is not None else "per agent only"
+    if llm.agent_models:
+        models += f" (+{len(llm.agent_models)} per agent)"
+    return f"{llm.provider.value}, {llm.output_mode.value} output", f"{models} at {where}"
 
 
 @db_cli.command("upgrade")

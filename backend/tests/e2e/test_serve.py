@@ -46,6 +46,10 @@ def test_serve_keeps_data_across_a_restart(tmp_path: Path) -> None:
         assert ready["status"] == "ready"
         summary = first.output()
         assert summary.count("embedded") >= 3
+        # No model set: start-up says so and names what to set.
+        assert "no model configured: agents will answer llm_not_configured" in summary
+        assert "JEEX_LLM_MODEL" in summary
+        assert "not configured" in summary
         assert str(data_dir) in summary
         _embedded_redis(summary, data_dir).set("survives", "restart")
         password_file = data_dir / "redis" / "password"
@@ -55,10 +59,15 @@ def test_serve_keeps_data_across_a_restart(tmp_path: Path) -> None:
         assert first.terminate() == 0, first.output()
     assert _servers_using(data_dir) == []
 
-    second = ServeProcess(env, tmp_path / "second.log")
+    with_model = {**env, "JEEX_LLM_MODEL": "gpt-4.1-mini", "JEEX_LLM_API_KEY": "sk-not-shown"}
+    second = ServeProcess(with_model, tmp_path / "second.log")
     try:
         cold_start = second.wait_ready()
         print(f"cold start of serve on an initialised data dir: {cold_start:.2f}s")
+        assert "openai, tool output" in second.output()
+        assert "gpt-4.1-mini at the provider's own API" in second.output()
+        assert "no model configured" not in second.output()
+        assert "sk-not-shown" not in second.output()
         assert _embedded_redis(second.output(), data_dir).get("survives") == b"restart"
         assert password_file.read_text() == password  # generated once, kept across restarts
         again = run_cli("users", "create", "--email", "keep@example.com", env=env)

@@ -7,7 +7,9 @@ from httpx import ASGITransport, AsyncClient
 from app.core.embedded.redis import EmbeddedRedis
 from app.core.infrastructure import Endpoints
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import client_for, make_settings
+from tests.e2e.helpers import free_port
+from tests.llm_double import ScriptedLLMServer
 
 
 async def test_live_answers_without_touching_any_part(client: AsyncClient) -> None:
@@ -68,3 +70,44 @@ async def test_start_up_moves_its_objects_out_of_the_collectors_way(
     async with app.router.lifespan_context(app):
         assert gc.get_freeze_count() > 0
         await app.state.resources.memory.warmed_up()
+
+
+async def test_ready_reports_a_missing_model_without_failing(client: AsyncClient) -> None:
+    response = await client.get("/health/ready")
+    assert response.status_code == 200
+    llm = response.json()["llm"]
+    assert llm["status"] == "not_configured"
+    assert llm["model"] is None
+    assert llm["error"] is None
+
+
+async def test_ready_reports_a_reachable_and_an_unreachable_model(
+    tmp_path: Path, endpoints: Endpoints
+) -> None:
+    async with ScriptedLLMServer() as models:
+        reachable = make_settings(tmp_path / "a", llm_base_url=models.base_url, llm_model="m")
+        async with client_for(reachable, endpoints) as (client, _):
+            first = (await client.get("/health/ready")).json()["llm"]
+            again = (await client.get("/health/ready")).json()["llm"]
+        # The second answer is the first one again: the provider is asked every 30 s at most.
+        assert models.model_list_requests == 1
+    assert first["status"] == "ok"
+    assert (first["provider"], first["model"], first["output_mode"]) == ("openai", "m", "tool")
+    assert again["status"] == "ok"
+
+    closed_port = free_port()
+    unreachable = make_settings(
+        tmp_path / "b",
+        llm_base_url=f"http://127.0.0.1:{closed_port}/v1",
+        llm_model="m",
+        llm_api_key="sk-never-shown",
+        health_check_timeout_seconds=1.0,
+    )
+    async with client_for(unreachable, endpoints) as (client, _):
+        response = await client.get("/health/ready")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ready"
+    assert body["llm"]["status"] == "unreachable"
+    assert body["llm"]["error"] == "cannot connect (ConnectError)"
+    assert "sk-never-shown" not in response.text

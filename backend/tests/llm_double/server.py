@@ -97,6 +97,7 @@ class ScriptedLLMServer:
         # Seconds to hold a request, decided from its body (e.g. its output schema): how a test
         # stops a run right at the start of one step. May be replaced while the server runs.
         self.hold = hold
+        self.model_list_requests = 0
         self._state = _State()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -161,6 +162,7 @@ class ScriptedLLMServer:
     # --- endpoints ------------------------------------------------------------------------
 
     async def _models(self, request: Request) -> Response:
+        self.model_list_requests += 1
         return JSONResponse({"object": "list", "data": [{"id": "scripted", "object": "model"}]})
 
     async def _chat_completions(self, request: Request) -> Response:

@@ -38,8 +38,8 @@ class EventStreamResponse(EventSourceResponse):
                 self.on_close()
 
 
-# A Redis stream id: milliseconds, a dash, a sequence number.
-EVENT_ID_PATTERN = r"^[0-9]{1,20}-[0-9]{1,20}$"
+# A Redis stream id: milliseconds, a dash, a sequence number; or a bare "0", "from the start".
+EVENT_ID_PATTERN = r"^(0|[0-9]{1,20}-[0-9]{1,20})$"
 # A header is absent or a string, never JSON null (which clients would send as "null").
 _EVENT_ID_SCHEMA = WithJsonSchema({"type": "string", "pattern": EVENT_ID_PATTERN})
 # Each half of a stream id is an unsigned 64-bit number: twenty digits reach past it, and Redis
@@ -48,6 +48,8 @@ _EVENT_ID_PART_MAX = 2**64 - 1
 
 
 def _within_redis_range(event_id: str | None) -> str | None:
+    if event_id == "0":
+        return "0-0"
     if event_id is not None and any(int(part) > _EVENT_ID_PART_MAX for part in event_id.split("-")):
         raise ValueError(f"each part of an event id is at most {_EVENT_ID_PART_MAX}")
     return event_id
@@ -120,7 +122,8 @@ async def stream_events(
         str | None,
         Query(
             pattern=EVENT_ID_PATTERN,
-            description="The same, for a new connection: e.g. `last_event_id` of /progress.",
+            description="The same, for a new connection: e.g. `last_event_id` of /progress; "
+            "`0` (or `0-0`) replays the whole retained history.",
         ),
         _EVENT_ID_RANGE,
         _EVENT_ID_SCHEMA,

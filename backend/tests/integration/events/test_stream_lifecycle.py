@@ -68,6 +68,21 @@ async def test_the_query_parameter_resumes_and_the_header_wins_over_it(
         assert await _ids(s, 1) == [third]
 
 
+async def test_zero_replays_from_the_start_in_the_header_and_the_query(
+    stream_client: httpx.AsyncClient, resources: Resources, team: Team
+) -> None:
+    published = await _publish(resources, team, 3)
+    for headers, params in (
+        (team.viewer, {"last_event_id": "0"}),
+        (team.viewer, {"last_event_id": "0-0"}),
+        ({**team.viewer, "Last-Event-ID": "0"}, None),
+    ):
+        async with open_events(
+            stream_client, team.project_id, headers=headers, params=params
+        ) as stream:
+            assert await _ids(stream, 3) == published
+
+
 async def test_without_a_resume_point_the_stream_starts_now(
     stream_client: httpx.AsyncClient, resources: Resources, team: Team
 ) -> None:
@@ -97,6 +112,7 @@ async def test_a_malformed_last_event_id_is_422(
     for headers, params in (
         ({**team.viewer, "Last-Event-ID": "$"}, None),
         (team.viewer, {"last_event_id": "12-x"}),
+        (team.viewer, {"last_event_id": "00"}),
     ):
         async with open_events(
             stream_client, team.project_id, headers=headers, params=params
