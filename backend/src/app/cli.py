@@ -87,9 +87,14 @@ def _run_cli_step(step: Callable[[], None]) -> None:
         raise _fail(message) from None
 
 
-def _settings() -> Settings:
+def _settings(*, quiet: bool = True) -> Settings:
+    """The settings, with logging set up. A one-shot command is quiet (warnings and errors
+    only, so its own output is what a person reads) unless JEEX_LOG_LEVEL asks for more."""
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    level = settings.logging.level
+    if quiet and "log_level" not in settings.model_fields_set:
+        level = "WARNING"
+    configure_logging(level, settings.logging.format)
     return settings
 
 
@@ -118,7 +123,7 @@ def serve(
     _stop_on_sigterm()
 
     def step() -> None:
-        settings = _settings()
+        settings = _settings(quiet=False)
         # Before the key, the servers, Qdrant's files and the exports touch the data dir.
         prepare_data_dir(settings)
         load_signing_key(settings)
@@ -345,7 +350,7 @@ def worker() -> None:
     _stop_on_sigterm()
 
     def step() -> None:
-        settings = _settings()
+        settings = _settings(quiet=False)
         endpoints = Endpoints.from_settings(settings)
         _run(_run_worker(settings, endpoints))
 

@@ -195,5 +195,5 @@ def app_from_environment() -> FastAPI:
     Such replicas share servers configured by URL; run ``jeex-idea db upgrade`` first.
     """
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.logging.level, settings.logging.format)
     return create_app(settings, Endpoints.from_settings(settings))

@@ -70,3 +70,16 @@ def test_tokens_create_prints_a_working_token_alone_on_the_last_line(tmp_path: P
     unknown = run_cli("tokens", "create", "--email", "ghost@example.com", env=env)
     assert unknown.returncode == 1
     assert "no user with email ghost@example.com" in unknown.stderr
+
+
+def test_a_one_shot_command_prints_only_its_own_output_unless_asked(tmp_path: Path) -> None:
+    env = cli_env(tmp_path / "quiet")
+    quiet = run_cli("users", "create", "--email", "quiet@example.com", env=env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout.strip().startswith("created user quiet@example.com")
+    assert quiet.stderr == ""  # the first run migrated the database, without a word of it
+
+    asked = cli_env(tmp_path / "asked", JEEX_LOG_LEVEL="INFO")
+    verbose = run_cli("users", "create", "--email", "loud@example.com", env=asked)
+    assert verbose.returncode == 0, verbose.stderr
+    assert "Running upgrade" in verbose.stderr

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.config import Environment, SettingsError, load_settings
+from app.core.config import Environment, LogFormat, Settings, SettingsError, load_settings
 
 
 def test_defaults_put_data_under_the_users_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -54,3 +54,12 @@ def test_a_bad_cleanup_schedule_names_the_variable(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("JEEX_EXPORT_CLEANUP_CRON", "every ten minutes")
     with pytest.raises(SettingsError, match=r"JEEX_EXPORT_CLEANUP_CRON: .*not a cron expression"):
         load_settings()
+
+
+def test_logs_are_for_a_person_in_development_and_for_a_collector_in_production(
+    tmp_path: Path,
+) -> None:
+    assert Settings(data_dir=tmp_path).logging.format is LogFormat.CONSOLE
+    assert Settings(data_dir=tmp_path, environment="production").logging.format is LogFormat.JSON
+    chosen = Settings(data_dir=tmp_path, environment="production", log_format="console")
+    assert chosen.logging.format is LogFormat.CONSOLE

@@ -534,7 +534,11 @@ class Settings(BaseSettings):
 
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     log_level: str = "INFO"
-    log_format: LogFormat = LogFormat.JSON
+    log_format: LogFormat | None = Field(
+        default=None,
+        description="`json` or `console`; unset: console in development (beside the start-up "
+        "summary a person reads), JSON in production (for a log collector).",
+    )
 
     @field_validator("data_dir")
     @classmethod
@@ -944,7 +948,10 @@ class Settings(BaseSettings):
 
     @cached_property
     def logging(self) -> LoggingSettings:
-        return LoggingSettings(level=self.log_level, format=self.log_format)
+        if self.log_format is not None:
+            return LoggingSettings(level=self.log_level, format=self.log_format)
+        chosen = LogFormat.JSON if self.is_production else LogFormat.CONSOLE
+        return LoggingSettings(level=self.log_level, format=chosen)
 
     @cached_property
     def is_production(self) -> bool:
