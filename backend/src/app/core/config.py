@@ -82,6 +82,16 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("jeex-idea", appauthor=False))
 
 
+def default_web_dist_dir() -> Path | None:
+    """``<checkout>/frontend/dist`` when this package runs from a checkout of the repository (the
+    editable install scripts/bootstrap.sh makes), whatever the working directory; None for an
+    installed wheel, which has no checkout: then JEEX_WEB_DIST_DIR names the built app."""
+    checkout = Path(__file__).resolve().parents[4]  # backend/src/app/core/config.py
+    if (checkout / "backend" / "pyproject.toml").is_file():
+        return checkout / "frontend" / "dist"
+    return None
+
+
 class OidcProviderConfig(BaseModel):
     """A generic OpenID Connect issuer, found through its discovery document."""
 
@@ -193,6 +203,9 @@ class AuthSettings:
     # Days a project invitation stays claimable.
     invitation_ttl_days: int
     login_state_ttl_seconds: int
+    # Local sign-in (a local owner account and single-use codes from the CLI): development only.
+    local_sign_in: bool
+    sign_in_code_ttl_seconds: int
     # The built-in providers that are configured, by name (in BUILT_IN_PROVIDERS' order).
     providers: Mapping[str, ProviderCredentials]
     oidc_providers: Mapping[str, OidcProviderConfig]
@@ -394,6 +407,12 @@ class Settings(BaseSettings):
     max_personal_tokens_per_user: int = Field(default=50, ge=1, le=10_000)
     invitation_ttl_days: int = Field(default=14, ge=1, le=365)
     login_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    sign_in_code_ttl_seconds: int = Field(
+        default=600,
+        ge=1,
+        le=3600,
+        description="How long a local sign-in code (development only) stays usable.",
+    )
 
     auth_x_client_id: str | None = None
     auth_x_client_secret: SecretStr | None = None
@@ -532,6 +551,12 @@ class Settings(BaseSettings):
         "client cannot choose the address the per-IP limits count.",
     )
 
+    web_dist_dir: Path | None = Field(
+        default_factory=default_web_dist_dir,
+        description="The built web app (index.html and assets/) served at /; defaults to "
+        "frontend/dist of the checkout the backend runs from.",
+    )
+
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     log_level: str = "INFO"
     log_format: LogFormat | None = Field(
@@ -545,9 +570,9 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("export_dir")
+    @field_validator("export_dir", "web_dist_dir")
     @classmethod
-    def _absolute_export_dir(cls, value: Path | None) -> Path | None:
+    def _absolute_optional_dir(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser().resolve()
 
     @field_validator("export_cleanup_cron")
@@ -871,6 +896,8 @@ class Settings(BaseSettings):
             max_personal_tokens_per_user=self.max_personal_tokens_per_user,
             invitation_ttl_days=self.invitation_ttl_days,
             login_state_ttl_seconds=self.login_state_ttl_seconds,
+            local_sign_in=self.environment is Environment.DEVELOPMENT,
+            sign_in_code_ttl_seconds=self.sign_in_code_ttl_seconds,
             providers=MappingProxyType(providers),
             oidc_providers=MappingProxyType(dict(self.auth_oidc_providers)),
         )
