@@ -2,6 +2,7 @@
 
 import asyncio
 import signal
+import sys
 from collections.abc import Callable, Coroutine
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -185,6 +186,16 @@ def _print_serve_summary(settings: Settings, endpoints: Endpoints, host: str, po
     console.print(table)
     console.print(f"data dir: {settings.data_dir}", highlight=False, soft_wrap=True)
     console.print(f"listening on http://{host}:{port}", highlight=False, soft_wrap=True)
+
+
+@cli.command()
+def openapi() -> None:
+    """Print the API's OpenAPI JSON (sorted keys) without starting anything."""
+    from app.main import openapi_document
+
+    # Bytes, not print: the schema is UTF-8 whatever the terminal's locale says.
+    sys.stdout.buffer.write(openapi_document().encode())
+    sys.stdout.buffer.flush()
 
 
 @db_cli.command("upgrade")

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import gc
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,6 +12,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.exceptions import RedisError
+from starlette.types import Lifespan
 
 from app.auth.router import public_router as auth_public_router
 from app.auth.router import router as auth_router
@@ -121,6 +123,14 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
             await _close_step("llm gateway", gateway.aclose)
             await _close_step("resources", resources.close)
 
+    app = _routed_app(lifespan)
+    instrument_app(app)
+    _add_middleware(app, settings)
+    return app
+
+
+def _routed_app(lifespan: Lifespan[FastAPI] | None) -> FastAPI:
+    """The application's routes and schema: everything ``/openapi.json`` describes."""
     app = FastAPI(
         title="JEEX Idea API",
         version="1.0.0",
@@ -157,7 +167,10 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    instrument_app(app)
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.http.max_request_body_bytes)
     if settings.http.cors_origins:
@@ -182,7 +195,18 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
     # Added last so it runs first: every log line and error body carries the correlation id.
     app.add_middleware(CorrelationIdMiddleware)
-    return app
+
+
+def render_openapi(schema: dict[str, Any]) -> str:
+    """The schema as ``jeex-idea openapi`` prints it and ``frontend/openapi.json`` holds it:
+    sorted keys, so that a change to the API is a readable diff."""
+    return json.dumps(schema, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def openapi_document() -> str:
+    """The API's OpenAPI JSON without starting anything: the routes describe themselves, and
+    nothing a lifespan or middleware adds appears in the schema."""
+    return render_openapi(_routed_app(lifespan=None).openapi())
 
 
 def app_from_environment() -> FastAPI:

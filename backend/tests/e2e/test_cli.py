@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 from tests.e2e.helpers import cli_env, run_cli
@@ -70,3 +71,17 @@ def test_tokens_create_prints_a_working_token_alone_on_the_last_line(tmp_path: P
     unknown = run_cli("tokens", "create", "--email", "ghost@example.com", env=env)
     assert unknown.returncode == 1
     assert "no user with email ghost@example.com" in unknown.stderr
+
+
+def test_openapi_prints_the_schema_sorted_without_starting_anything(tmp_path: Path) -> None:
+    data_dir = tmp_path / "never-created"
+    # A database URL nothing listens on: the command must not reach for it.
+    env = cli_env(data_dir, JEEX_DATABASE_URL="postgresql://nobody@127.0.0.1:9/none")
+    result = run_cli("openapi", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("}\n")
+    schema = json.loads(result.stdout)
+    assert schema["info"]["title"] == "JEEX Idea API"
+    assert "/api/v1/projects" in schema["paths"]
+    assert result.stdout == json.dumps(schema, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    assert not data_dir.exists()
