@@ -101,8 +101,9 @@ function DocumentView({
         ) : current.isError ? (
           <Failure error={current.error} />
         ) : (
+          // Keyed by nothing that live updates change: a version saved meanwhile must not
+          // replace the text being edited (saving then meets the conflict instead).
           <DocumentEditor
-            key={current.data.version.version}
             projectId={projectId}
             documentType={documentType}
             base={current.data.version}

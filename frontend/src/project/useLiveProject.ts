@@ -31,7 +31,7 @@ export interface LiveProject {
   runFailure: Schemas["ErrorInfo"] | null;
 }
 
-function appendDelta(
+export function appendDelta(
   streams: StreamingSection[],
   delta: Schemas["ExpertSectionDelta"],
 ): StreamingSection[] {
