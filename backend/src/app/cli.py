@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from app.core import migrations
+from app.core import migrations, serve_address
 from app.core.config import Settings, SettingsError, load_settings
 from app.core.database_setup import (
     DatabaseUnavailableError,
@@ -136,7 +136,11 @@ def serve(
                 endpoints = Endpoints.assemble(settings, database=database, redis=redis)
                 app = create_app(settings, endpoints)
                 _print_serve_summary(settings, endpoints, host, port)
-                uvicorn.Server(serve_config(app, settings, host, port)).run()
+                if settings.auth.local_sign_in:
+                    code = _run(_mint_sign_in_code(settings, database[0], email=None))
+                    _print_sign_in_link(host, port, code)
+                with serve_address.published(settings.data_dir, host, port):
+                    uvicorn.Server(serve_config(app, settings, host, port)).run()
 
     try:
         _run_cli_step(step)
@@ -196,6 +200,77 @@ def openapi() -> None:
     # Bytes, not print: the schema is UTF-8 whatever the terminal's locale says.
     sys.stdout.buffer.write(openapi_document().encode())
     sys.stdout.buffer.flush()
+
+
+@cli.command("sign-in-link")
+def sign_in_link(
+    email: Annotated[
+        str | None, typer.Option(help="An existing user's email; default: the local owner.")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="The server's address; default: the running serve's.")
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="The server's port; default: the running serve's.", min=1, max=65535),
+    ] = None,
+) -> None:
+    """Print a new single-use `Sign in:` link (development only), valid for 10 minutes."""
+
+    def step() -> None:
+        settings = _settings()
+        if not settings.auth.local_sign_in:
+            raise _fail(
+                "local sign-in is available only in development; this server runs with "
+                f"JEEX_ENVIRONMENT={settings.environment.value}"
+            )
+        where_host, where_port = _sign_in_address(settings, host, port)
+        with database_endpoint(settings) as (url, embedded):
+            _run(
+                prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.REQUIRE_HEAD)
+            )
+            code = _run(_mint_sign_in_code(settings, url, email=email))
+        _print_sign_in_link(where_host, where_port, code)
+
+    _run_cli_step(step)
+
+
+def _sign_in_address(settings: Settings, host: str | None, port: int | None) -> tuple[str, int]:
+    running = serve_address.running_serve(settings.data_dir)
+    chosen_host = host if host is not None else (running.host if running else None)
+    chosen_port = port if port is not None else (running.port if running else None)
+    if chosen_host is None or chosen_port is None:
+        raise _fail(
+            f"no running `jeex-idea serve` on {settings.data_dir}; pass --host and --port of "
+            "the server the link is for"
+        )
+    return chosen_host, chosen_port
+
+
+def _print_sign_in_link(host: str, port: int, code: str) -> None:
+    from app.auth.local_sign_in import sign_in_url
+
+    # Plain print, one line: the link must not wrap, and it goes nowhere but the terminal.
+    print(f"Sign in: {sign_in_url(host, port, code)}", flush=True)
+
+
+async def _mint_sign_in_code(settings: Settings, database_url: str, *, email: str | None) -> str:
+    from app.auth import local_sign_in
+    from app.core.db import create_engine, create_session_factory
+    from app.users import service as user_service
+
+    engine = create_engine(settings, database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            if email is None:
+                user_id = await local_sign_in.ensure_local_owner(session)
+            else:
+                user_id = (await user_service.get_user_by_email(session, email)).id
+            code = await local_sign_in.mint_sign_in_code(session, settings.auth, user_id)
+            await session.commit()
+            return code
+    finally:
+        await engine.dispose()
 
 
 @db_cli.command("upgrade")

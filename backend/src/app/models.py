@@ -1,6 +1,6 @@
 """Every ORM model, imported in one place so Alembic sees all tables and imports never cycle."""
 
-from app.auth.models import PersonalAccessToken, RefreshToken, UserIdentity
+from app.auth.models import PersonalAccessToken, RefreshToken, SignInCode, UserIdentity
 from app.conversation.models import AgentExecution, ConversationState
 from app.core.db import Base
 from app.documents.models import DocumentVersion
@@ -22,6 +22,7 @@ __all__ = [
     "ProjectMember",
     "ProjectStage",
     "RefreshToken",
+    "SignInCode",
     "User",
     "UserIdentity",
 ]

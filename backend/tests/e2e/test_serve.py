@@ -13,6 +13,33 @@ from tests.e2e.helpers import ServeProcess, cli_env, free_port, run_cli
 
 # The summary shows where the embedded Valkey listens, never its password.
 REDIS_URL = re.compile(r"redis://:\*\*\*@(127\.0\.0\.1:\d+/0)")
+SIGN_IN_LINE = re.compile(
+    r"^Sign in: http://127\.0\.0\.1:(\d+)/sign-in\?code=([A-Za-z0-9_-]{43,})$"
+)
+
+
+def _sign_in_codes(output: str, port: int) -> list[str]:
+    """The code of every `Sign in:` line, checking each names the server's own address."""
+    codes = []
+    for line in output.splitlines():
+        if line.startswith("Sign in:"):
+            match = SIGN_IN_LINE.match(line)
+            assert match is not None, line
+            assert int(match.group(1)) == port
+            codes.append(match.group(2))
+    return codes
+
+
+def _redeem(base_url: str, code: str) -> httpx.Response:
+    return httpx.post(f"{base_url}/api/v1/auth/sign-in-code", json={"code": code}, timeout=10)
+
+
+def _signed_in_email(base_url: str, sign_in: httpx.Response) -> str:
+    assert sign_in.status_code == 200, sign_in.text
+    token = sign_in.json()["access_token"]
+    me = httpx.get(f"{base_url}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    email: str = me.json()["email"]
+    return email
 
 
 def _embedded_redis(summary: str, data_dir: Path) -> redis.Redis:
@@ -48,6 +75,28 @@ def test_serve_keeps_data_across_a_restart(tmp_path: Path) -> None:
         assert summary.count("embedded") >= 3
         assert str(data_dir) in summary
         _embedded_redis(summary, data_dir).set("survives", "restart")
+        [first_code] = _sign_in_codes(summary, first.port)
+        assert _signed_in_email(first.base_url, _redeem(first.base_url, first_code)) == (
+            "owner@localhost"
+        )
+        assert _redeem(first.base_url, first_code).status_code == 401  # single-use
+
+        # Beside the running serve: it finds the server's address and shares its database.
+        link = run_cli("sign-in-link", env=env)
+        assert link.returncode == 0, link.stderr
+        [owner_code] = _sign_in_codes(link.stdout, first.port)
+        assert link.stdout == f"Sign in: {first.base_url}/sign-in?code={owner_code}\n"
+        for_keep = run_cli("sign-in-link", "--email", "keep@example.com", env=env)
+        [keep_code] = _sign_in_codes(for_keep.stdout, first.port)
+        assert _signed_in_email(first.base_url, _redeem(first.base_url, keep_code)) == (
+            "keep@example.com"
+        )
+        assert _signed_in_email(first.base_url, _redeem(first.base_url, owner_code)) == (
+            "owner@localhost"
+        )
+        unknown = run_cli("sign-in-link", "--email", "ghost@example.com", env=env)
+        assert unknown.returncode == 1
+        assert "no user with email ghost@example.com" in unknown.stderr
         password_file = data_dir / "redis" / "password"
         password = password_file.read_text()
         assert password_file.stat().st_mode & 0o777 == 0o600
@@ -61,12 +110,35 @@ def test_serve_keeps_data_across_a_restart(tmp_path: Path) -> None:
         print(f"cold start of serve on an initialised data dir: {cold_start:.2f}s")
         assert _embedded_redis(second.output(), data_dir).get("survives") == b"restart"
         assert password_file.read_text() == password  # generated once, kept across restarts
+        [second_code] = _sign_in_codes(second.output(), second.port)
+        assert second_code != first_code  # a new code on every start
         again = run_cli("users", "create", "--email", "keep@example.com", env=env)
         assert again.returncode == 1
         assert "keep@example.com already exists" in again.stderr
     finally:
         assert second.terminate() == 0, second.output()
     assert _servers_using(data_dir) == []
+    # The codes went to the terminal once each and into no log line.
+    logs = first.output() + second.output()
+    assert logs.count(first_code) == 1
+    assert owner_code not in logs
+    assert keep_code not in logs
+
+    stopped = run_cli("sign-in-link", env=env)
+    assert stopped.returncode == 1
+    assert "no running `jeex-idea serve`" in stopped.stderr
+    explicit = run_cli("sign-in-link", "--host", "0.0.0.0", "--port", "9000", env=env)
+    assert explicit.returncode == 0, explicit.stderr
+    assert explicit.stdout.startswith("Sign in: http://localhost:9000/sign-in?code=")
+
+
+def test_sign_in_link_is_refused_in_production(tmp_path: Path) -> None:
+    result = run_cli(
+        "sign-in-link", "--port", "8000", env=cli_env(tmp_path, JEEX_ENVIRONMENT="production")
+    )
+    assert result.returncode == 1
+    assert "local sign-in is available only in development" in result.stderr
+    assert result.stdout == ""
 
 
 def test_serve_exits_quickly_naming_an_unreachable_database(tmp_path: Path) -> None:

@@ -70,3 +70,25 @@ class PersonalTokenLimitError(AppError):
             f"A user holds at most {limit} active personal access tokens; revoke one first.",
             details={"limit": limit},
         )
+
+
+class SignInCodeInvalidError(InvalidCredentialsError):
+    """Unknown, used or expired: all look the same to a client."""
+
+    code = "sign_in_code_invalid"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The sign-in code is unknown, used or expired; run `jeex-idea sign-in-link` for a "
+            "new one."
+        )
+
+
+class LocalSignInDisabledError(AppError):
+    """Local sign-in exists only in development: elsewhere the route answers like a missing one."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+
+    def __init__(self) -> None:
+        super().__init__("Local sign-in is available only in development.")

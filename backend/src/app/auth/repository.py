@@ -1,10 +1,10 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import PersonalAccessToken, RefreshToken, UserIdentity
+from app.auth.models import PersonalAccessToken, RefreshToken, SignInCode, UserIdentity
 from app.users.models import User
 
 
@@ -115,3 +115,23 @@ async def touch_personal_token(session: AsyncSession, token_id: UUID, at: dateti
         .where(PersonalAccessToken.id == token_id)
         .values(last_used_at=at)
     )
+
+
+async def add_sign_in_code(session: AsyncSession, code: SignInCode) -> None:
+    session.add(code)
+    await session.flush()
+
+
+async def delete_expired_sign_in_codes(session: AsyncSession, at: datetime) -> None:
+    await session.execute(delete(SignInCode).where(SignInCode.expires_at <= at))
+
+
+async def take_sign_in_code(session: AsyncSession, code_hash: str, at: datetime) -> UUID | None:
+    """The user of a live code, removing it in the same statement: of two requests presenting
+    one code, exactly one gets the user."""
+    result = await session.execute(
+        delete(SignInCode)
+        .where(SignInCode.code_hash == code_hash, SignInCode.expires_at > at)
+        .returning(SignInCode.user_id)
+    )
+    return result.scalar_one_or_none()

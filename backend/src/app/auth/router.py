@@ -4,6 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Cookie, Depends, Query, Response, status
 from fastapi.responses import RedirectResponse
 
+from app.auth import local_sign_in
 from app.auth import login as login_flow
 from app.auth import service as auth_service
 from app.auth.dependencies import CurrentCaller, limit_auth_requests_by_ip
@@ -11,12 +12,14 @@ from app.auth.exceptions import InvalidRefreshTokenError, LoginFailedError
 from app.auth.resources import AuthResourcesDep
 from app.auth.schemas import (
     AccessTokenResponse,
+    LocalSignInRead,
     MeRead,
     PersonalTokenCreate,
     PersonalTokenCreated,
     PersonalTokenRead,
     ProviderRead,
     RefreshRequest,
+    SignInCodeRequest,
 )
 from app.core.deps import SessionDep
 from app.core.errors import error_responses
@@ -52,6 +55,31 @@ async def list_providers(resources: AuthResourcesDep) -> list[ProviderRead]:
         ProviderRead(name=provider.name, display_name=provider.display_name, kind=provider.kind)
         for provider in resources.auth_providers.values()
     ]
+
+
+@public_router.get("/local", response_model=LocalSignInRead)
+async def local_sign_in_status(resources: AuthResourcesDep) -> LocalSignInRead:
+    """Whether local sign-in with a code from `jeex-idea sign-in-link` is available here."""
+    return LocalSignInRead(enabled=resources.settings.auth.local_sign_in)
+
+
+@public_router.post(
+    "/sign-in-code", response_model=AccessTokenResponse, responses=error_responses(401, 404, 422)
+)
+async def sign_in_with_code(
+    data: SignInCodeRequest,
+    response: Response,
+    resources: AuthResourcesDep,
+    session: SessionDep,
+) -> AccessTokenResponse:
+    """Development only (404 elsewhere): trade a single-use code from a `Sign in:` link for an
+    access token, with the refresh token in the same cookie a provider sign-in sets. An unknown,
+    used or expired code answers 401 `sign_in_code_invalid`."""
+    tokens = await local_sign_in.redeem_sign_in_code(session, resources, data.code)
+    _set_refresh_cookie(
+        response, tokens.refresh_token, resources.settings.auth.refresh_token_ttl_days * 86400
+    )
+    return AccessTokenResponse(access_token=tokens.access_token, expires_in=tokens.expires_in)
 
 
 @public_router.get(

@@ -81,3 +81,18 @@ class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
     expires_in: int
+
+
+class SignInCodeRequest(BaseModel):
+    code: str = Field(
+        min_length=1,
+        max_length=200,
+        description="The code of a `Sign in: …/sign-in?code=…` link from `jeex-idea serve` or "
+        "`jeex-idea sign-in-link`.",
+    )
+
+
+class LocalSignInRead(BaseModel):
+    enabled: bool = Field(
+        description="Whether POST /auth/sign-in-code is available: in development only."
+    )

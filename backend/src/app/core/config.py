@@ -193,6 +193,9 @@ class AuthSettings:
     # Days a project invitation stays claimable.
     invitation_ttl_days: int
     login_state_ttl_seconds: int
+    # Local sign-in (a local owner account and single-use codes from the CLI): development only.
+    local_sign_in: bool
+    sign_in_code_ttl_seconds: int
     # The built-in providers that are configured, by name (in BUILT_IN_PROVIDERS' order).
     providers: Mapping[str, ProviderCredentials]
     oidc_providers: Mapping[str, OidcProviderConfig]
@@ -394,6 +397,12 @@ class Settings(BaseSettings):
     max_personal_tokens_per_user: int = Field(default=50, ge=1, le=10_000)
     invitation_ttl_days: int = Field(default=14, ge=1, le=365)
     login_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    sign_in_code_ttl_seconds: int = Field(
+        default=600,
+        ge=1,
+        le=3600,
+        description="How long a local sign-in code (development only) stays usable.",
+    )
 
     auth_x_client_id: str | None = None
     auth_x_client_secret: SecretStr | None = None
@@ -867,6 +876,8 @@ class Settings(BaseSettings):
             max_personal_tokens_per_user=self.max_personal_tokens_per_user,
             invitation_ttl_days=self.invitation_ttl_days,
             login_state_ttl_seconds=self.login_state_ttl_seconds,
+            local_sign_in=self.environment is Environment.DEVELOPMENT,
+            sign_in_code_ttl_seconds=self.sign_in_code_ttl_seconds,
             providers=MappingProxyType(providers),
             oidc_providers=MappingProxyType(dict(self.auth_oidc_providers)),
         )

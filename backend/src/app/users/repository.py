@@ -1,6 +1,7 @@
 from uuid import UUID
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.users.models import User
@@ -30,4 +31,16 @@ async def add_profile(
     session.add(user)
     await session.flush()
     await session.refresh(user)
+    return user
+
+
+async def get_or_add_by_email(session: AsyncSession, *, email: str, name: str) -> User:
+    """The user with this email, created when missing. Two callers creating it at once both get
+    the one row: the insert gives way to the unique email instead of failing."""
+    await session.execute(
+        insert(User).values(email=email, name=name).on_conflict_do_nothing(index_elements=["email"])
+    )
+    user = await get_by_email(session, email)
+    if user is None:  # the insert or a concurrent one made it; it cannot be gone inside this
+        raise RuntimeError(f"user {email} vanished while being created")
     return user
