@@ -54,6 +54,11 @@ export function SignInPage() {
     }
   }, [status, codeState, location, navigate]);
 
+  const local = useQuery({
+    queryKey: ["auth", "local"],
+    queryFn: () => unwrap(api.GET("/api/v1/auth/local")),
+  });
+
   const returnTo = location === "/sign-in" ? "/" : location;
   return (
     <main className="page narrow sign-in" aria-labelledby="sign-in-title">
@@ -77,8 +82,10 @@ export function SignInPage() {
           ))}
         </ul>
       )}
-      {providers.data?.length === 0 && <p className="muted">{t("noProviders")}</p>}
-      <p className="muted">{t("signInLocalHint")}</p>
+      {providers.data?.length === 0 && local.data?.enabled === false && (
+        <p className="muted">{t("noProviders")}</p>
+      )}
+      {local.data?.enabled && codeState === "none" && <p className="muted">{t("signInLocalHint")}</p>}
     </main>
   );
 }

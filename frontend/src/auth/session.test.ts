@@ -29,13 +29,16 @@ describe("session", () => {
   });
 
   it("posts the sign-in code and keeps the access token in memory", async () => {
-    const fetch = vi.fn(async (_url: string, _init: RequestInit) =>
-      answer(200, { access_token: "t2", expires_in: 900 }),
+    const sent: { path: string; body: string }[] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (request: Request) => {
+        sent.push({ path: new URL(request.url).pathname, body: await request.text() });
+        return answer(200, { access_token: "t2", expires_in: 900 });
+      }),
     );
-    vi.stubGlobal("fetch", fetch);
     expect(await signInWithCode("abc")).toBe(true);
-    expect(fetch.mock.calls[0]?.[0]).toBe("/api/v1/auth/sign-in-code");
-    expect(fetch.mock.calls[0]?.[1].body).toBe('{"code":"abc"}');
+    expect(sent).toEqual([{ path: "/api/v1/auth/sign-in-code", body: '{"code":"abc"}' }]);
     expect(await currentAccessToken()).toBe("t2");
     expect(window.localStorage.length).toBe(0);
     expect(window.sessionStorage.length).toBe(0);

@@ -7,13 +7,13 @@
  * shared by every tab of this origin).
  */
 
+import { publicApi } from "../api/public";
 import type { components } from "../api/schema";
 
 type TokenAnswer = components["schemas"]["AccessTokenResponse"];
 export type SessionStatus = "unknown" | "signed-in" | "signed-out";
 
 const REFRESH_MARGIN_MS = 60_000;
-const REFRESH_PATH = "/api/v1/auth/refresh";
 
 let accessToken: string | null = null;
 let expiresAt = 0;
@@ -52,16 +52,13 @@ function forget(): void {
   setStatus("signed-out");
 }
 
-async function postForToken(path: string, body: unknown): Promise<TokenAnswer | null> {
-  const response = await fetch(path, {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
+async function tokenFrom(
+  call: Promise<{ data?: TokenAnswer; response: Response }>,
+): Promise<TokenAnswer | null> {
+  const { data, response } = await call;
   if (response.status === 401) return null;
-  if (!response.ok) throw new Error(`sign-in answered ${response.status}`);
-  return (await response.json()) as TokenAnswer;
+  if (!response.ok || data === undefined) throw new Error(`sign-in answered ${response.status}`);
+  return data;
 }
 
 async function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
@@ -74,7 +71,7 @@ async function withRefreshLock<T>(work: () => Promise<T>): Promise<T> {
 /** Exchange the refresh cookie for a new access token; false when there is no session. */
 export function refreshSession(): Promise<boolean> {
   refreshing ??= withRefreshLock(async () => {
-    const answer = await postForToken(REFRESH_PATH, {});
+    const answer = await tokenFrom(publicApi.POST("/api/v1/auth/refresh", { body: {} }));
     if (answer === null) {
       forget();
       return false;
@@ -96,18 +93,13 @@ export async function currentAccessToken(): Promise<string | null> {
 
 /** Sign in with a local single-use code (`serve` prints the link that carries it). */
 export async function signInWithCode(code: string): Promise<boolean> {
-  const answer = await postForToken("/api/v1/auth/sign-in-code", { code });
+  const answer = await tokenFrom(publicApi.POST("/api/v1/auth/sign-in-code", { body: { code } }));
   if (answer === null) return false;
   accept(answer);
   return true;
 }
 
 export async function signOut(): Promise<void> {
-  await fetch("/api/v1/auth/logout", {
-    method: "POST",
-    credentials: "same-origin",
-    headers: { "Content-Type": "application/json" },
-    body: "{}",
-  });
+  await publicApi.POST("/api/v1/auth/logout", { body: {} });
   forget();
 }
