@@ -220,6 +220,7 @@ export function ChatPanel({ projectId, progress, streams, runFailure, canEdit }:
       <div className="chat-log">
         {messages.isPending && <p role="status">{t("loading")}</p>}
         {messages.isError && <Failure error={messages.error} onRetry={() => void messages.refetch()} />}
+        {messages.isSuccess && items.length === 0 && <p className="muted chat-empty">{t("chatEmpty")}</p>}
         <ol className="plain messages">
           {items.map((message) => {
             const questions = message.kind === "questions" ? questionsOf(message) : null;

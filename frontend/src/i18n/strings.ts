@@ -44,6 +44,8 @@ const en = {
   settings: "Settings",
   chat: "Chat",
   chatLabel: "Conversation",
+  chatEmpty:
+    "Start with your raw idea, in your own words and language. The Product Manager restructures it into the first version of the Idea document, then the experts ask their questions.",
   composerLabel: "Your message",
   composerPlaceholder: "Describe your idea, answer the questions, or write @expert …",
   send: "Send",
@@ -173,6 +175,8 @@ const ru: Dictionary = {
   settings: "Настройки",
   chat: "Чат",
   chatLabel: "Разговор",
+  chatEmpty:
+    "Начните с сырой идеи — своими словами, на своём языке. Продакт-менеджер соберёт из неё первую версию документа «Идея», затем эксперты зададут вопросы.",
   composerLabel: "Ваше сообщение",
   composerPlaceholder: "Опишите идею, ответьте на вопросы или напишите @эксперту …",
   send: "Отправить",

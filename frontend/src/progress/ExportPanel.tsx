@@ -33,10 +33,12 @@ async function downloadArchive(exported: Schemas["ExportRead"]): Promise<void> {
 export function ExportPanel({
   projectId,
   canEdit,
+  hasDocuments,
   live,
 }: {
   projectId: string;
   canEdit: boolean;
+  hasDocuments: boolean;
   live: ExportState | null;
 }) {
   const { t } = useT();
@@ -59,7 +61,7 @@ export function ExportPanel({
   return (
     <section className="export" aria-label={t("export")}>
       {canEdit && (
-        <button type="button" onClick={() => start.mutate()} disabled={start.isPending || building}>
+        <button type="button" onClick={() => start.mutate()} disabled={start.isPending || building || !hasDocuments}>
           {t("exportStart")}
         </button>
       )}

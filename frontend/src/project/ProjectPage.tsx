@@ -82,7 +82,12 @@ function ProjectWorkspace({
       {progress.data && (
         <div className="progress-bar">
           <StageProgress projectId={projectId} progress={progress.data} canEdit={canEdit} />
-          <ExportPanel projectId={projectId} canEdit={canEdit} live={live.exportState} />
+          <ExportPanel
+            projectId={projectId}
+            canEdit={canEdit}
+            hasDocuments={progress.data.documents.some((document) => document.active_version !== null)}
+            live={live.exportState}
+          />
         </div>
       )}
       <main className="workspace">
