@@ -35,6 +35,7 @@ from app.core.middleware import (
     UnhandledErrorMiddleware,
 )
 from app.core.telemetry import configure_tracing, instrument_app
+from app.core.web_app import WebApp
 from app.documents.router import router as documents_router
 from app.exports.router import router as exports_router
 from app.health.router import router as health_router
@@ -124,6 +125,8 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
             await _close_step("resources", resources.close)
 
     app = _routed_app(lifespan)
+    # What no route claims: the web app's files and pages, else the JSON 404.
+    app.router.default = WebApp(settings.web_dist_dir, fallback=app.router.not_found)
     instrument_app(app)
     _add_middleware(app, settings)
     return app

@@ -82,6 +82,16 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("jeex-idea", appauthor=False))
 
 
+def default_web_dist_dir() -> Path | None:
+    """``<checkout>/frontend/dist`` when this package runs from a checkout of the repository (the
+    editable install scripts/bootstrap.sh makes), whatever the working directory; None for an
+    installed wheel, which has no checkout: then JEEX_WEB_DIST_DIR names the built app."""
+    checkout = Path(__file__).resolve().parents[4]  # backend/src/app/core/config.py
+    if (checkout / "backend" / "pyproject.toml").is_file():
+        return checkout / "frontend" / "dist"
+    return None
+
+
 class OidcProviderConfig(BaseModel):
     """A generic OpenID Connect issuer, found through its discovery document."""
 
@@ -541,6 +551,12 @@ class Settings(BaseSettings):
         "client cannot choose the address the per-IP limits count.",
     )
 
+    web_dist_dir: Path | None = Field(
+        default_factory=default_web_dist_dir,
+        description="The built web app (index.html and assets/) served at /; defaults to "
+        "frontend/dist of the checkout the backend runs from.",
+    )
+
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.JSON
@@ -550,9 +566,9 @@ class Settings(BaseSettings):
     def _absolute_data_dir(cls, value: Path) -> Path:
         return value.expanduser().resolve()
 
-    @field_validator("export_dir")
+    @field_validator("export_dir", "web_dist_dir")
     @classmethod
-    def _absolute_export_dir(cls, value: Path | None) -> Path | None:
+    def _absolute_optional_dir(cls, value: Path | None) -> Path | None:
         return None if value is None else value.expanduser().resolve()
 
     @field_validator("export_cleanup_cron")
