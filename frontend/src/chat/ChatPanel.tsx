@@ -196,11 +196,11 @@ interface Props {
   projectId: string;
   progress: Schemas["ProjectProgress"] | undefined;
   streams: StreamingSection[];
-  runFailure: Schemas["ErrorInfo"] | null;
   canEdit: boolean;
 }
 
-export function ChatPanel({ projectId, progress, streams, runFailure, canEdit }: Props) {
+/** The chat log. A failed run needs no banner: the engine posts its error into the chat. */
+export function ChatPanel({ projectId, progress, streams, canEdit }: Props) {
   const { t } = useT();
   const messages = useMessages(projectId);
   const me = useMe();
@@ -245,11 +245,6 @@ export function ChatPanel({ projectId, progress, streams, runFailure, canEdit }:
           })}
         </ol>
         <Streams streams={streams} />
-        {runFailure && (
-          <p role="alert" className="failure">
-            {t("runFailed", { message: runFailure.message })}
-          </p>
-        )}
         <div ref={bottom} />
       </div>
       {activeRun && <RunStatus projectId={projectId} run={activeRun} />}

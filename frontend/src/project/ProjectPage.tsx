@@ -95,7 +95,6 @@ function ProjectWorkspace({
           projectId={projectId}
           progress={progress.data}
           streams={live.streams}
-          runFailure={live.runFailure}
           canEdit={canEdit}
         />
         {progress.data && <DocumentPane projectId={projectId} progress={progress.data} canEdit={canEdit} />}

@@ -28,7 +28,6 @@ export interface LiveProject {
   live: LiveState;
   streams: StreamingSection[];
   exportState: ExportState | null;
-  runFailure: Schemas["ErrorInfo"] | null;
 }
 
 export function appendDelta(
@@ -52,7 +51,6 @@ export function useLiveProject(projectId: string, startAfter: string | null | un
   const queryClient = useQueryClient();
   const [streams, setStreams] = useState<StreamingSection[]>([]);
   const [exportState, setExportState] = useState<ExportState | null>(null);
-  const [runFailure, setRunFailure] = useState<Schemas["ErrorInfo"] | null>(null);
 
   const invalidate = useCallback(
     (queryKey: readonly unknown[]) => void queryClient.invalidateQueries({ queryKey }),
@@ -82,7 +80,6 @@ export function useLiveProject(projectId: string, startAfter: string | null | un
         case "agent.floor":
           return;
         case "run.started":
-          setRunFailure(null);
           invalidate(keys.progress(projectId));
           invalidate(keys.messages(projectId));
           return;
@@ -95,7 +92,6 @@ export function useLiveProject(projectId: string, startAfter: string | null | un
           return;
         case "run.failed":
           endStream(event.data.run_id);
-          setRunFailure(event.data.error);
           invalidate(keys.progress(projectId));
           invalidate(keys.messages(projectId));
           return;
@@ -131,5 +127,5 @@ export function useLiveProject(projectId: string, startAfter: string | null | un
   );
 
   const live = useProjectEvents(projectId, startAfter, onEvent);
-  return { live, streams, exportState, runFailure };
+  return { live, streams, exportState };
 }
