@@ -75,3 +75,44 @@ jeex_frontend_build_if_changed() {
 jeex_frontend_has_script() {
     (cd "$FRONTEND" && node -e 'process.exit(require("./package.json").scripts?.[process.argv[1]] ? 0 : 1)' "$1")
 }
+
+# The browser tests drive the Debian package's Chromium (no browser is ever downloaded).
+jeex_ensure_chromium() {
+    if [ -x /usr/bin/chromium ]; then
+        return
+    fi
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "error: the browser tests need Chromium at /usr/bin/chromium; install the Debian package: sudo apt-get install chromium" >&2
+        exit 1
+    fi
+    echo "installing chromium (Debian package)" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y --no-install-recommends chromium >/dev/null \
+        || { apt-get update >/dev/null && apt-get install -y --no-install-recommends chromium >/dev/null; }
+}
+
+# The JavaScript a first visit loads before anything else (index.html's module scripts and
+# their modulepreloads), gzipped; over the limit the check fails.
+JEEX_INITIAL_JS_LIMIT_KB=250
+jeex_frontend_report_size() {
+    "$VENV/bin/python" - "$FRONTEND/dist" "$JEEX_INITIAL_JS_LIMIT_KB" <<'PY'
+import gzip
+import re
+import sys
+from pathlib import Path
+
+dist, limit_kb = Path(sys.argv[1]), int(sys.argv[2])
+index = (dist / "index.html").read_text(encoding="utf-8")
+scripts = re.findall(r'<script[^>]*\bsrc="/?([^"]+\.js)"', index)
+preloads = re.findall(r'<link[^>]*rel="modulepreload"[^>]*href="/?([^"]+\.js)"', index)
+preloads += re.findall(r'<link[^>]*href="/?([^"]+\.js)"[^>]*rel="modulepreload"', index)
+files = sorted(set(scripts + preloads))
+if not files:
+    sys.exit("error: frontend/dist/index.html loads no JavaScript file")
+size = sum(len(gzip.compress((dist / name).read_bytes(), compresslevel=9)) for name in files)
+print(f"initial JavaScript: {size / 1000:.1f} kB gzipped in {len(files)} file(s) "
+      f"(limit {limit_kb} kB)")
+if size > limit_kb * 1000:
+    sys.exit(f"error: the initial JavaScript is over {limit_kb} kB gzipped")
+PY
+}

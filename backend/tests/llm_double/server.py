@@ -87,6 +87,7 @@ class ScriptedLLMServer:
         responder: Responder | None = None,
         delay: float = 0.0,
         hold: "Callable[[dict[str, Any]], float] | None" = None,
+        chunk_delay: float = 0.0,
     ) -> None:
         # Decides a healthy reply from the request itself when a test needs real content
         # (a conversation); returning None leaves the reply to the generic script.
@@ -97,6 +98,9 @@ class ScriptedLLMServer:
         # Seconds to hold a request, decided from its body (e.g. its output schema): how a test
         # stops a run right at the start of one step. May be replaced while the server runs.
         self.hold = hold
+        # Seconds before each streamed chunk unless the directive names its own: a model that
+        # writes visibly, for a person (or a browser test) watching the text come in.
+        self.chunk_delay = chunk_delay
         self._state = _State()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -241,11 +245,12 @@ class ScriptedLLMServer:
     ) -> AsyncIterator[bytes]:
         chunk_id = f"chatcmpl-{uuid4().hex[:12]}"
         pieces = _split(reply)
+        pause = script.chunk_delay or self.chunk_delay
         for index, delta in enumerate(pieces):
             if cut and script.fault is Fault.STREAM_CUT and index == script.chunks:
                 raise StreamCut
-            if script.chunk_delay:
-                await asyncio.sleep(script.chunk_delay)
+            if pause:
+                await asyncio.sleep(pause)
             yield _sse(_chunk(chunk_id, body, delta, finish=None))
         finish = "tool_calls" if isinstance(reply, ToolReply) else "stop"
         yield _sse(_chunk(chunk_id, body, {}, finish=finish))
