@@ -1,7 +1,5 @@
-import { useEffect } from "react";
 import { Route, Switch, useLocation } from "wouter";
 
-import { refreshSession } from "./auth/session";
 import { SignInPage } from "./auth/SignInPage";
 import { useSession } from "./auth/useSession";
 import { NotFound } from "./common/NotFound";
@@ -13,12 +11,6 @@ export function App() {
   const status = useSession();
   const [location] = useLocation();
   const onSignIn = location === "/sign-in";
-
-  useEffect(() => {
-    // The sign-in page exchanges its code itself; everywhere else the cookie (if any) says
-    // whether we are signed in.
-    if (window.location.pathname !== "/sign-in") void refreshSession();
-  }, []);
 
   if (status === "unknown" && !onSignIn) {
     return (

@@ -4,6 +4,7 @@ import { createRoot } from "react-dom/client";
 
 import { App } from "./App";
 import { ApiError } from "./api/client";
+import { refreshSession } from "./auth/session";
 import "./styles/app.css";
 
 // Live data arrives over SSE, which invalidates what changed: nothing is polled or refetched
@@ -18,6 +19,10 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// Ask for the session before React renders: the first screen's data waits on it. The sign-in
+// page trades its code instead.
+if (window.location.pathname !== "/sign-in") void refreshSession();
 
 const root = document.getElementById("root");
 if (root === null) throw new Error("index.html has no #root");

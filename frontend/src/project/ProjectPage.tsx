@@ -11,7 +11,7 @@ import { ExportPanel } from "../progress/ExportPanel";
 import { StageProgress } from "../progress/StageProgress";
 import { MembersPanel } from "../projects/MembersPanel";
 import { useProject } from "../projects/queries";
-import { useProgress } from "./queries";
+import { useMessages, useProgress } from "./queries";
 import { useLiveProject } from "./useLiveProject";
 
 function Loading() {
@@ -25,6 +25,9 @@ function Loading() {
 
 export function ProjectPage({ projectId }: { projectId: string }) {
   const project = useProject(projectId);
+  // Asked for beside the project, not after it: the first screen needs all three.
+  useProgress(projectId);
+  useMessages(projectId);
   if (project.isError) {
     const missing = project.error instanceof ApiError && [404, 422].includes(project.error.status);
     return (
