@@ -187,7 +187,7 @@ test("a founder's session from a raw idea to the export", async ({ page, browser
   });
 
   await test.step("export and download the ZIP", async () => {
-    await page.getByRole("button", { name: "Экспортировать документы (ZIP)" }).click();
+    await page.getByRole("button", { name: "Экспорт (ZIP)" }).click();
     const download = page.getByRole("button", { name: "Скачать ZIP" });
     await expect(download).toBeVisible({ timeout: 60_000 });
     const [file] = await Promise.all([page.waitForEvent("download"), download.click()]);
@@ -235,6 +235,15 @@ test("a founder's session from a raw idea to the export", async ({ page, browser
     console.log(`  requests:\n  ${requests.join("\n  ")}`);
     expect(elapsed).toBeLessThan(FIRST_RENDER_BUDGET_MS);
     await fresh.close();
+  });
+
+  await test.step("the project screen at 768 px wide", async () => {
+    await page.setViewportSize({ width: 768, height: 1000 });
+    await expect(page.getByRole("region", { name: "Разговор" })).toBeVisible();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await screenshot(page, "project-768.png");
+    await page.setViewportSize({ width: 1280, height: 880 });
   });
 
   await test.step("the projects list", async () => {

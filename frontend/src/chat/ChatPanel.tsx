@@ -23,6 +23,21 @@ function questionsOf(message: Message): Question[] | null {
   return valid ? (questions as Question[]) : null;
 }
 
+/** What the user chose on each answered card, as the expert's section records it. */
+function answersByCard(messages: Message[]): Map<string, Record<number, string[]>> {
+  const answers = new Map<string, Record<number, string[]>>();
+  let card: string | null = null;
+  for (const message of messages) {
+    if (message.kind === "questions") card = message.id;
+    const selections: unknown = message.payload?.selections;
+    if (card !== null && message.kind === "section" && typeof selections === "object" && selections !== null) {
+      answers.set(card, selections as Record<number, string[]>);
+      card = null;
+    }
+  }
+  return answers;
+}
+
 /** The questions still waiting for an answer: the newest card with no user message after it. */
 function openQuestionsId(messages: Message[]): string | null {
   for (let index = messages.length - 1; index >= 0; index -= 1) {
@@ -205,26 +220,33 @@ export function ChatPanel({ projectId, progress, streams, canEdit }: Props) {
   const messages = useMessages(projectId);
   const me = useMe();
   const send = useSendMessage(projectId);
-  const bottom = useRef<HTMLDivElement>(null);
+  const log = useRef<HTMLDivElement>(null);
   const items = messages.data?.items ?? [];
   const openId = openQuestionsId(items);
+  const answers = answersByCard(items);
   const activeRun = progress?.active_run ?? null;
+  // Questions wait for an answer only while their stage is in progress (completing a stage
+  // from the progress bar leaves its last card unanswered).
+  const current = progress?.stages.find((stage) => stage.stage === progress.current_stage);
+  const openStage = current?.status === "in_progress" ? current.stage : null;
   const streamed = streams.map((stream) => stream.text.length).join(",");
 
   useEffect(() => {
-    bottom.current?.scrollIntoView?.({ block: "end" });
+    const element = log.current;
+    if (element !== null) element.scrollTop = element.scrollHeight;
   }, [items.length, streamed]);
 
   return (
     <section className="chat" aria-label={t("chatLabel")}>
-      <div className="chat-log">
+      <div className="chat-log" ref={log}>
         {messages.isPending && <p role="status">{t("loading")}</p>}
         {messages.isError && <Failure error={messages.error} onRetry={() => void messages.refetch()} />}
         {messages.isSuccess && items.length === 0 && <p className="muted chat-empty">{t("chatEmpty")}</p>}
         <ol className="plain messages">
           {items.map((message) => {
             const questions = message.kind === "questions" ? questionsOf(message) : null;
-            const answerable = canEdit && message.id === openId && activeRun === null;
+            const answerable =
+              canEdit && message.id === openId && activeRun === null && message.stage === openStage;
             return (
               <MessageItem
                 key={message.id}
@@ -235,6 +257,7 @@ export function ChatPanel({ projectId, progress, streams, canEdit }: Props) {
                     <QuestionCard
                       agent={agentName(message.author_agent, t)}
                       questions={questions}
+                      answered={answers.get(message.id) ?? null}
                       sending={send.isPending}
                       onSend={answerable ? (reply) => send.mutate(reply) : null}
                     />
@@ -245,7 +268,6 @@ export function ChatPanel({ projectId, progress, streams, canEdit }: Props) {
           })}
         </ol>
         <Streams streams={streams} />
-        <div ref={bottom} />
       </div>
       {activeRun && <RunStatus projectId={projectId} run={activeRun} />}
       {send.isError && <Failure error={send.error} />}

@@ -27,10 +27,10 @@ const QUESTIONS: Schemas["Question"][] = [
   },
 ];
 
-function renderCard(onSend: ((reply: string) => void) | null) {
+function renderCard(onSend: ((reply: string) => void) | null, answered: Record<number, string[]> | null = null) {
   return render(
     <LanguageProvider code="ru">
-      <QuestionCard agent="Бизнес-аналитик" questions={QUESTIONS} onSend={onSend} sending={false} />
+      <QuestionCard agent="Бизнес-аналитик" questions={QUESTIONS} onSend={onSend} answered={answered} sending={false} />
     </LanguageProvider>,
   );
 }
@@ -81,5 +81,11 @@ describe("QuestionCard", () => {
     renderCard(null);
     expect(screen.queryByRole("button", { name: "Отправить ответы" })).toBeNull();
     expect(screen.getByRole<HTMLButtonElement>("button", { name: /Компании/ }).disabled).toBe(true);
+  });
+
+  it("shows on an answered card what was chosen", () => {
+    renderCard(null, { 1: ["a", "c"], 2: ["b"] });
+    const pressed = screen.getAllByRole("button").filter((button) => button.getAttribute("aria-pressed") === "true");
+    expect(pressed.map((button) => button.textContent)).toEqual(["aПользователи", "cРеклама", "bСНГ"]);
   });
 });

@@ -23,12 +23,21 @@ interface Props {
   questions: Question[];
   /** Null when the questions are answered already or the user cannot answer. */
   onSend: ((reply: string) => void) | null;
+  /** The choices sent for these questions, once answered. */
+  answered?: Readonly<Record<number, readonly string[]>> | null;
   sending: boolean;
 }
 
-export function QuestionCard({ agent, questions, onSend, sending }: Props) {
+function asSelections(answered: Readonly<Record<number, readonly string[]>>): Selections {
+  const result: Record<number, OptionLetter[]> = {};
+  for (const [number, letters] of Object.entries(answered)) result[Number(number)] = letters.filter(isLetter);
+  return result;
+}
+
+export function QuestionCard({ agent, questions, onSend, answered = null, sending }: Props) {
   const { t } = useT();
   const [selections, setSelections] = useState<Selections>({});
+  const shown = onSend === null && answered !== null ? asSelections(answered) : selections;
   const [freeText, setFreeText] = useState("");
   const freeTextId = useId();
   const reply = composeReply(selections, freeText);
@@ -45,7 +54,7 @@ export function QuestionCard({ agent, questions, onSend, sending }: Props) {
             <div className="options" role="group" aria-labelledby={`${freeTextId}-q${question.number}`}>
               {question.options.map((option) => {
                 const letter = option.letter as OptionLetter;
-                const chosen = selections[question.number]?.includes(letter) ?? false;
+                const chosen = shown[question.number]?.includes(letter) ?? false;
                 const isRecommended = question.recommended === option.letter;
                 return (
                   <button

@@ -66,7 +66,7 @@ function ProjectWorkspace({
   const canEdit = role !== "viewer";
 
   return (
-    <>
+    <div className="project-screen">
       <Header>
         <h1 className="project-title">{name}</h1>
         {role === "owner" && (
@@ -102,6 +102,6 @@ function ProjectWorkspace({
         />
         {progress.data && <DocumentPane projectId={projectId} progress={progress.data} canEdit={canEdit} />}
       </main>
-    </>
+    </div>
   );
 }
