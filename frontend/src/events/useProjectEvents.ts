@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from "react";
 
-import { api, unwrap, type Schemas } from "../api/client";
+import { api, ApiError, unwrap, type Schemas } from "../api/client";
 
 export interface ProjectEventMap {
   "run.started": Schemas["RunStarted"];
@@ -50,16 +50,20 @@ export type LiveState = "connecting" | "open" | "reconnecting";
 
 /**
  * Subscribe while `startAfter` is known (undefined = not loaded yet; null = from now on).
- * `onEvent` may change between renders; the latest one is called.
+ * `onEvent` may change between renders; the latest one is called. `onGone` is called, and
+ * reconnecting stops, when the project answers 404 (deleted, or access ended).
  */
 export function useProjectEvents(
   projectId: string,
   startAfter: string | null | undefined,
   onEvent: (event: ProjectEvent) => void,
+  onGone: () => void,
 ): LiveState {
   const [state, setState] = useState<LiveState>("connecting");
   const handler = useRef(onEvent);
   handler.current = onEvent;
+  const gone = useRef(onGone);
+  gone.current = onGone;
   const ready = startAfter !== undefined;
   const initialId = useRef<string | null>(null);
   if (ready && initialId.current === null) initialId.current = startAfter;
@@ -90,7 +94,11 @@ export function useProjectEvents(
           }),
         );
         ticket = answer.ticket;
-      } catch {
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) {
+          gone.current();
+          return;
+        }
         reopenLater();
         return;
       }

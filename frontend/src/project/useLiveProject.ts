@@ -126,6 +126,8 @@ export function useLiveProject(projectId: string, startAfter: string | null | un
     [endStream, invalidate, projectId],
   );
 
-  const live = useProjectEvents(projectId, startAfter, onEvent);
+  // The project page then shows "not found" from the project's own 404.
+  const onGone = useCallback(() => invalidate(projectKeys.one(projectId)), [invalidate, projectId]);
+  const live = useProjectEvents(projectId, startAfter, onEvent, onGone);
   return { live, streams, exportState };
 }
