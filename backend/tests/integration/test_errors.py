@@ -59,7 +59,7 @@ def _assert_error_shape(body: dict[str, object], code: str, correlation_id: str)
 
 
 async def test_unknown_route_is_a_404_in_the_error_shape(client: AsyncClient) -> None:
-    response = await client.get("/no/such/route", headers={"X-Correlation-ID": "abc-123"})
+    response = await client.get("/api/v1/no/such/route", headers={"X-Correlation-ID": "abc-123"})
     assert response.status_code == 404
     assert response.headers["x-correlation-id"] == "abc-123"
     _assert_error_shape(response.json(), "not_found", "abc-123")
