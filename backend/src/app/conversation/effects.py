@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from app.conversation.protocol import Input, Phase, Step
 from app.conversation.questions import OpenQuestion
 from app.conversation.roster import AgentSpec
+from app.core.config import LLMCallKind
 from app.projects.stages import DocumentType
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
@@ -176,7 +177,13 @@ class Reader(Protocol):
 
 class Models(Protocol):
     async def generate(
-        self, agent: AgentSpec, language: str | None, prompt: str, output_type: type[OutputT]
+        self,
+        agent: AgentSpec,
+        language: str | None,
+        prompt: str,
+        output_type: type[OutputT],
+        *,
+        kind: LLMCallKind,
     ) -> OutputT:
         """A structured answer; ``language`` None: the agent's instructions name none yet."""
         ...

@@ -57,6 +57,7 @@ from app.conversation.questions import (
     recommendations,
 )
 from app.conversation.roster import PRODUCT_MANAGER, AgentSpec, agent, experts_of
+from app.core.config import LLMCallKind
 
 # Re-integrations against a version someone else wrote meanwhile, before giving up visibly.
 MAX_CONFLICTS = 2
@@ -110,6 +111,7 @@ async def classify(ctx: StepContext) -> Outcome:
             message=message.content,
         ),
         intent_for(snapshot.stage),
+        kind=LLMCallKind.INTENT,
     )
     given = _INTENT_INPUT[intent.kind]
     expert = cast(str | None, intent.expert)
@@ -160,6 +162,7 @@ async def ask(ctx: StepContext) -> Outcome:
             history=await ctx.reader.history(expert),
         ),
         ExpertQuestions,
+        kind=LLMCallKind.QUESTIONS,
     )
     reason = _floor_reason(expert, snapshot, requested)
     effect = GiveFloor(expert=expert, questions=tuple(from_model(asked)), reason=reason)
@@ -289,6 +292,7 @@ async def _ask_for_edits(ctx: StepContext, expert: AgentSpec, document: str, sec
             section=section,
         ),
         integration_for(stage),
+        kind=LLMCallKind.INTEGRATION,
     )
     edits = [
         {"op": str(edit.op), "section": str(edit.section), "content": edit.content}
@@ -339,6 +343,7 @@ async def close_stage(ctx: StepContext) -> Outcome:
             following=following.value if following else "(none: this was the last stage)",
         ),
         StageClosing,
+        kind=LLMCallKind.CLOSING,
     )
     effect = CompleteStage(
         stage=snapshot.stage,
