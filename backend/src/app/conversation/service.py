@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from saq import Queue
@@ -48,16 +49,26 @@ def run_read(run: AgentExecution) -> RunRead:
         stage=run.stage,
         message_id=run.message_id,
         attempts=run.attempts,
-        error=RunError(code=run.error_code, message=run.error_message or "")
+        error=RunError(
+            code=run.error_code, message=run.error_message or "", details=run.error_details
+        )
         if run.error_code
         else None,
-        input_tokens=sum(int(item.get("input_tokens", 0)) for item in usage),
-        output_tokens=sum(int(item.get("output_tokens", 0)) for item in usage),
+        input_tokens=_total(usage, "input_tokens"),
+        output_tokens=_total(usage, "output_tokens"),
+        estimated_tokens=_total(usage, "estimated_tokens"),
         model_calls=len(usage),
+        model_requests=_total(usage, "requests"),
+        validation_retries=_total(usage, "output_retries"),
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
     )
+
+
+def _total(usage: list[dict[str, Any]], field: str) -> int:
+    # Records stored before a field existed lack it: they counted none of it.
+    return sum(int(item.get(field, 0)) for item in usage)
 
 
 async def post_message(
