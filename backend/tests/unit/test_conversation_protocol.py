@@ -150,7 +150,9 @@ class FakeModels:
         self.calls.append("section")
         return self.section
 
-    async def stream_opening(self, prompt: str, output_type: type[OutputT]) -> OutputT:
+    async def stream_opening(
+        self, language: str | None, prompt: str, output_type: type[OutputT]
+    ) -> OutputT:
         return self._answer(output_type)
 
 

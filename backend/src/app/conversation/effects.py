@@ -67,6 +67,7 @@ class Carry(BaseModel):
     stage_covered: bool = False
     conflicts: int = 0
     replied: bool = False
+    language: str | None = Field(default=None, description="The code a /language command names.")
 
 
 # --- effects ------------------------------------------------------------------------------
@@ -127,6 +128,14 @@ class OpenStage:
 
 
 @dataclass(frozen=True, slots=True)
+class CorrectLanguage:
+    """An owner's ``/language`` command: the language changes if it still may, and the chat
+    says what happened either way."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class PostNotice:
     """A message of the Product Manager the user sees (text) or a refusal (error)."""
 
@@ -142,6 +151,7 @@ Effect = (
     | IntegrateVersion
     | CompleteStage
     | OpenStage
+    | CorrectLanguage
     | PostNotice
 )
 
@@ -190,6 +200,9 @@ class Models(Protocol):
 
     async def stream_section(self, agent: AgentSpec, language: str, prompt: str) -> str: ...
 
-    async def stream_opening(self, prompt: str, output_type: type[OutputT]) -> OutputT:
-        """The first answer, its idea streamed to the chat as it is written."""
+    async def stream_opening(
+        self, language: str | None, prompt: str, output_type: type[OutputT]
+    ) -> OutputT:
+        """The first answer, its idea streamed to the chat as it is written; ``language`` is
+        the one an owner set before the idea, if any."""
         ...

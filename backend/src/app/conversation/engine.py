@@ -117,6 +117,7 @@ class Turn:
             selections=placed.selections,
             free_text=placed.free_text,
             expert=placed.expert,
+            language=placed.language,
         )
         return first_step(snapshot.phase, placed.input), carry
 
@@ -177,13 +178,15 @@ class GatewayModels:
                 return text
         raise LLMInvalidOutputError(f"The {agent.role} wrote an empty section twice.")
 
-    async def stream_opening(self, prompt: str, output_type: type[OutputT]) -> OutputT:
+    async def stream_opening(
+        self, language: str | None, prompt: str, output_type: type[OutputT]
+    ) -> OutputT:
         """The idea is streamed as it is written: each partial output that extends the
         restructured idea sends what it added."""
         call = self._call(
             PRODUCT_MANAGER,
             LLMCallKind.OPENING,
-            prompts.instructions(PRODUCT_MANAGER, None),
+            prompts.instructions(PRODUCT_MANAGER, language),
             prompt,
         )
         sent = ""

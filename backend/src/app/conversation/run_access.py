@@ -70,6 +70,8 @@ class MembersOnlyModels(GatewayModels):
         await self._admit()
         return await super().stream_section(agent, language, prompt)
 
-    async def stream_opening(self, prompt: str, output_type: type[OutputT]) -> OutputT:
+    async def stream_opening(
+        self, language: str | None, prompt: str, output_type: type[OutputT]
+    ) -> OutputT:
         await self._admit()
-        return await super().stream_opening(prompt, output_type)
+        return await super().stream_opening(language, prompt, output_type)

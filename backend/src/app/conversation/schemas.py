@@ -4,6 +4,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from app.conversation.contracts import LanguageCode
 from app.conversation.models import RunKind, RunStatus
 from app.core.text import UserText
 from app.messages.schemas import MessageRead
@@ -18,6 +19,12 @@ class MessageCreate(BaseModel):
         min_length=1,
         max_length=MAX_MESSAGE_CHARS,
         description='Free text, or answers like "1.b, 2.c", or both.',
+    )
+
+
+class LanguageCorrection(BaseModel):
+    language: LanguageCode = Field(  # type: ignore[valid-type]
+        description="ISO 639-1 code the team writes in from the next message, e.g. ru."
     )
 
 

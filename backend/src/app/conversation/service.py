@@ -8,6 +8,7 @@ from uuid import UUID
 from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.conversation import language as conversation_language
 from app.conversation import notices
 from app.conversation import repository as conversation_repository
 from app.conversation import store as conversation_store
@@ -33,9 +34,10 @@ from app.events.transaction import defer_event
 from app.messages import repository as message_repository
 from app.messages.models import MessageKind, MessageRole
 from app.messages.schemas import MessageRead
+from app.projects import service as project_service
 from app.projects import transitions as stage_transitions
 from app.projects.models import ProjectStage, StageStatus
-from app.projects.schemas import StageRead
+from app.projects.schemas import ProjectRead, StageRead
 from app.projects.scoping import ProjectContext
 from app.projects.stages import STAGE_ORDER, DocumentType
 
@@ -122,6 +124,16 @@ async def _take_queue_turn(
             "when one has started.",
             details={"scope": "user", "limit": quotas.queued_runs_per_user},
         )
+
+
+async def correct_language(
+    session: AsyncSession, queue: Queue, context: ProjectContext, code: str
+) -> ProjectRead:
+    """An owner's correction of the detected language (see :mod:`app.conversation.language`)."""
+    await conversation_language.correct_language(session, queue, context.project_id, code)
+    await session.flush()
+    await session.refresh(context.project)
+    return project_service.read_project(context)
 
 
 async def get_run(session: AsyncSession, context: ProjectContext, run_id: UUID) -> RunRead:

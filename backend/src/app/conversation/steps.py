@@ -28,6 +28,7 @@ from app.conversation.editing import (
 from app.conversation.effects import (
     Carry,
     CompleteStage,
+    CorrectLanguage,
     Effect,
     GiveFloor,
     IntegrateVersion,
@@ -129,7 +130,7 @@ async def classify(ctx: StepContext) -> Outcome:
 async def open_project(ctx: StepContext) -> Outcome:
     message = await ctx.reader.user_message()
     opening = await ctx.models.stream_opening(
-        prompts.render("task_opening.md", message=message.content), Opening
+        ctx.snapshot.language, prompts.render("task_opening.md", message=message.content), Opening
     )
     effect = OpenProject(
         language=opening.language,
@@ -412,6 +413,14 @@ async def reply(ctx: StepContext) -> Outcome:
     return Outcome(next=FOLLOWS[Step.REPLY], effects=(PostNotice(text, payload=payload),))
 
 
+async def set_language(ctx: StepContext) -> Outcome:
+    """``/language <code>``: whether it may change (who asks, what the team wrote) is decided
+    where it is written, in the same transaction."""
+    if ctx.carry.language is None:
+        raise RuntimeError("a language command without its code")
+    return Outcome(next=FOLLOWS[Step.SET_LANGUAGE], effects=(CorrectLanguage(ctx.carry.language),))
+
+
 STEPS: dict[Step, StepFunction] = {
     Step.CLASSIFY: classify,
     Step.OPEN_PROJECT: open_project,
@@ -422,6 +431,7 @@ STEPS: dict[Step, StepFunction] = {
     Step.OPEN_NEXT_STAGE: open_next_stage,
     Step.REFUSE: refuse,
     Step.REPLY: reply,
+    Step.SET_LANGUAGE: set_language,
 }
 
 
