@@ -25,7 +25,7 @@ import httpx
 from pydantic import BaseModel
 from pydantic_ai import Agent
 
-from app.core.config import LogFormat, Settings
+from app.core.config import LLMCallKind, LogFormat, Settings
 from app.core.embedded.redis import EmbeddedRedis
 from app.core.logging import configure_logging
 from app.core.redis import create_redis
@@ -80,6 +80,7 @@ def gateway_caller(
 ) -> Callable[[], Awaitable[object]]:
     call = LLMCall(
         agent=AgentName.PRODUCT_MANAGER,
+        kind=LLMCallKind.QUESTIONS,
         project_id=uuid4(),
         user_id=uuid4(),
         instructions=INSTRUCTIONS,

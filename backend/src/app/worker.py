@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _MEMORY_FUNCTIONS = (
     (memory_jobs.INDEX_VERSION, memory_jobs.index_version),
     (memory_jobs.INDEX_SECTION, memory_jobs.index_section),
+    (memory_jobs.FOLLOW_LANGUAGE, memory_jobs.follow_language),
 )
 _EXPORT_FUNCTIONS = ((export_jobs.BUILD_EXPORT, export_jobs.build_export),)
 

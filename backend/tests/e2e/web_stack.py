@@ -138,6 +138,7 @@ class WebStack:
         )
 
     def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
         self.models.start()
         env = self._serve_env()
         self.serve = ServeProcess(env, self.root / "serve.log")

@@ -26,6 +26,7 @@ class Fault(StrEnum):
     BAD_REQUEST = "400"
     HANG = "hang"
     STREAM_CUT = "stream-cut"
+    STREAM_STALL = "stream-stall"  # sends ``chunks`` pieces, then nothing until the client goes
     INVALID_JSON_BODY = "invalid-json"
     OUTPUT_NOT_JSON = "output-not-json"
     SCHEMA_INVALID = "schema-invalid"
@@ -41,6 +42,8 @@ class Directive:
     chunk_delay: float = 0.0
     delay: float = 0.0
     text: str = DEFAULT_TEXT
+    message: str | None = None  # the error body's message of a 400 or 500
+    usage: bool = True  # False: answers report no usage, as some servers' streams do
 
     def applies_to(self, request_number: int) -> bool:
         """Whether the fault hits the ``request_number``-th request (1-based) of this key."""
@@ -59,6 +62,8 @@ def directive(
     chunk_delay: float | None = None,
     delay: float | None = None,
     text: str | None = None,
+    message: str | None = None,
+    usage: bool = True,
 ) -> str:
     """The directive text to embed in a prompt."""
     parts = [f"key={key}", f"fault={Fault(fault).value}"]
@@ -74,6 +79,10 @@ def directive(
         parts.append(f"delay={delay}")
     if text is not None:
         parts.append(shlex.join([f"text={text}"]))
+    if message is not None:
+        parts.append(shlex.join([f"message={message}"]))
+    if not usage:
+        parts.append("usage=omit")
     return f"[[llm-double {' '.join(parts)}]]"
 
 
@@ -97,6 +106,8 @@ def _directive_from_pairs(pairs: list[str]) -> Directive:
         chunk_delay=float(values.get("chunk_delay", "0")),
         delay=float(values.get("delay", "0")),
         text=values.get("text", DEFAULT_TEXT),
+        message=values.get("message"),
+        usage=values.get("usage") != "omit",
     )
 
 

@@ -196,10 +196,13 @@ class ScriptedLLMServer:
         exchange.usage = (prompt_tokens(body), count_tokens(exchange.output))
         if exchange.streamed:
             return StreamingResponse(
-                self._stream(body, reply, script, exchange, cut=faulty),
+                self._stream(request, body, reply, script, exchange, cut=faulty),
                 media_type="text/event-stream",
             )
-        return JSONResponse(_completion(body, reply, exchange.usage))
+        completion = _completion(body, reply, exchange.usage)
+        if not script.usage:
+            del completion["usage"]
+        return JSONResponse(completion)
 
     def _reply(self, body: dict[str, Any], script: Directive, *, faulty: bool) -> Reply:
         if not faulty and self.responder is not None:
@@ -218,16 +221,26 @@ class ScriptedLLMServer:
             return JSONResponse(_error("rate_limit_exceeded", "slow down"), 429, headers)
         if script.fault is Fault.SERVER_ERROR:
             exchange.status = 500
-            return JSONResponse(_error("server_error", "scripted failure"), 500)
+            return JSONResponse(_error("server_error", script.message or "scripted failure"), 500)
         if script.fault is Fault.BAD_REQUEST:
             exchange.status = 400
-            return JSONResponse(_error("invalid_request_error", "secret prompt echoed"), 400)
+            message = script.message or "secret prompt echoed"
+            return JSONResponse(_error("invalid_request_error", message), 400)
         if script.fault is Fault.HANG:
             await self._wait_for_disconnect(request, exchange)
             return Response(status_code=504)
         if script.fault is Fault.INVALID_JSON_BODY:
             return Response("{this is not json", media_type="application/json")
         return None
+
+    async def _stall(self, request: Request, exchange: Exchange) -> None:
+        """Send nothing more until the client goes. Starlette may notice the disconnect first
+        and cancel the body instead: that is the client going too."""
+        try:
+            await self._wait_for_disconnect(request, exchange)
+        except asyncio.CancelledError:
+            exchange.disconnected_at = time.monotonic()
+            raise
 
     async def _wait_for_disconnect(self, request: Request, exchange: Exchange) -> None:
         with contextlib.suppress(TimeoutError):
@@ -238,6 +251,7 @@ class ScriptedLLMServer:
 
     async def _stream(
         self,
+        request: Request,
         body: dict[str, Any],
         reply: Reply,
         script: Directive,
@@ -251,12 +265,15 @@ class ScriptedLLMServer:
         for index, delta in enumerate(pieces):
             if cut and script.fault is Fault.STREAM_CUT and index == script.chunks:
                 raise StreamCut
+            if cut and script.fault is Fault.STREAM_STALL and index == script.chunks:
+                await self._stall(request, exchange)
+                return
             if pause:
                 await asyncio.sleep(pause)
             yield _sse(_chunk(chunk_id, body, delta, finish=None))
         finish = "tool_calls" if isinstance(reply, ToolReply) else "stop"
         yield _sse(_chunk(chunk_id, body, {}, finish=finish))
-        if (body.get("stream_options") or {}).get("include_usage"):
+        if script.usage and (body.get("stream_options") or {}).get("include_usage"):
             yield _sse(
                 {**_chunk(chunk_id, body, {}, finish=None), "choices": []} | _usage(exchange)
             )

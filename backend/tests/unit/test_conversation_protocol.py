@@ -36,6 +36,7 @@ from app.conversation.protocol import (
 from app.conversation.questions import OpenOption, OpenQuestion
 from app.conversation.roster import AgentSpec
 from app.conversation.steps import MAX_CONFLICTS, STEPS, StepContext
+from app.core.config import LLMCallKind
 from app.projects.stages import DocumentType
 
 QUESTIONS = (
@@ -135,7 +136,13 @@ class FakeModels:
         return output_type.model_validate(self.answers.get(name, defaults[name]))
 
     async def generate(
-        self, agent: AgentSpec, language: str | None, prompt: str, output_type: type[OutputT]
+        self,
+        agent: AgentSpec,
+        language: str | None,
+        prompt: str,
+        output_type: type[OutputT],
+        *,
+        kind: LLMCallKind,
     ) -> OutputT:
         return self._answer(output_type)
 
@@ -143,7 +150,9 @@ class FakeModels:
         self.calls.append("section")
         return self.section
 
-    async def stream_opening(self, prompt: str, output_type: type[OutputT]) -> OutputT:
+    async def stream_opening(
+        self, language: str | None, prompt: str, output_type: type[OutputT]
+    ) -> OutputT:
         return self._answer(output_type)
 
 

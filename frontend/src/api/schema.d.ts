@@ -655,6 +655,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/language": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Correct Language
+         * @description Correct the language detected from the first message (owners only). Allowed until the
+         *     team has written a document (the first answer's restructured idea does not count), then
+         *     409 ``language_locked``. The agents write in the new language from the next message; the
+         *     chat command ``/language <code>`` does the same.
+         */
+        put: operations["correct_language_api_v1_projects__project_id__language_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/projects/{project_id}/members": {
         parameters: {
             query?: never;
@@ -1199,6 +1222,11 @@ export interface components {
         ErrorInfo: {
             /** Code */
             code: string;
+            /**
+             * Details
+             * @description Structured context, when useful.
+             */
+            details?: unknown | null;
             /** Message */
             message: string;
         };
@@ -1474,6 +1502,46 @@ export interface components {
          * @enum {string}
          */
         InvitationStatus: "pending" | "accepted" | "declined" | "expired";
+        /**
+         * LLMCheck
+         * @description The model provider, reported beside the parts: it never fails readiness, since members,
+         *     documents and exports work without it.
+         */
+        LLMCheck: {
+            /**
+             * Checked Seconds Ago
+             * @description The provider is asked at most every 30 s; this is the age of the answer.
+             */
+            checked_seconds_ago: number;
+            /**
+             * Error
+             * @description Why it is unreachable, in our words.
+             */
+            error?: string | null;
+            /**
+             * Model
+             * @description JEEX_LLM_MODEL, or null when not configured.
+             */
+            model: string | null;
+            /** Output Mode */
+            output_mode: string;
+            /** Provider */
+            provider: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "not_configured" | "ok" | "unreachable";
+        };
+        /** LanguageCorrection */
+        LanguageCorrection: {
+            /**
+             * Language
+             * @description ISO 639-1 code the team writes in from the next message, e.g. ru.
+             * @enum {string}
+             */
+            language: "aa" | "ab" | "ae" | "af" | "ak" | "am" | "an" | "ar" | "as" | "av" | "ay" | "az" | "ba" | "be" | "bg" | "bh" | "bi" | "bm" | "bn" | "bo" | "br" | "bs" | "ca" | "ce" | "ch" | "co" | "cr" | "cs" | "cu" | "cv" | "cy" | "da" | "de" | "dv" | "dz" | "ee" | "el" | "en" | "eo" | "es" | "et" | "eu" | "fa" | "ff" | "fi" | "fj" | "fo" | "fr" | "fy" | "ga" | "gd" | "gl" | "gn" | "gu" | "gv" | "ha" | "he" | "hi" | "ho" | "hr" | "ht" | "hu" | "hy" | "hz" | "ia" | "id" | "ie" | "ig" | "ii" | "ik" | "io" | "is" | "it" | "iu" | "ja" | "jv" | "ka" | "kg" | "ki" | "kj" | "kk" | "kl" | "km" | "kn" | "ko" | "kr" | "ks" | "ku" | "kv" | "kw" | "ky" | "la" | "lb" | "lg" | "li" | "ln" | "lo" | "lt" | "lu" | "lv" | "mg" | "mh" | "mi" | "mk" | "ml" | "mn" | "mr" | "ms" | "mt" | "my" | "na" | "nb" | "nd" | "ne" | "ng" | "nl" | "nn" | "no" | "nr" | "nv" | "ny" | "oc" | "oj" | "om" | "or" | "os" | "pa" | "pi" | "pl" | "ps" | "pt" | "qu" | "rm" | "rn" | "ro" | "ru" | "rw" | "sa" | "sc" | "sd" | "se" | "sg" | "si" | "sk" | "sl" | "sm" | "sn" | "so" | "sq" | "sr" | "ss" | "st" | "su" | "sv" | "sw" | "ta" | "te" | "tg" | "th" | "ti" | "tk" | "tl" | "tn" | "to" | "tr" | "ts" | "tt" | "tw" | "ty" | "ug" | "uk" | "ur" | "uz" | "ve" | "vi" | "vo" | "wa" | "wo" | "xh" | "yi" | "yo" | "za" | "zh" | "zu";
+        };
         /** Liveness */
         Liveness: {
             /**
@@ -1896,6 +1964,7 @@ export interface components {
              * @description Names of the parts that failed their check.
              */
             failed: string[];
+            llm: components["schemas"]["LLMCheck"];
             /**
              * Status
              * @enum {string}
@@ -1974,6 +2043,11 @@ export interface components {
         RunError: {
             /** Code */
             code: string;
+            /**
+             * Details
+             * @description Structured context, when useful: for llm_request_rejected the provider's HTTP status and its message (scrubbed of anything secret, at most 240 characters).
+             */
+            details?: unknown | null;
             /** Message */
             message: string;
         };
@@ -2011,6 +2085,11 @@ export interface components {
              */
             created_at: string;
             error: components["schemas"]["RunError"] | null;
+            /**
+             * Estimated Tokens
+             * @description How many of those tokens are estimates: the provider reported none (some servers omit usage from streams; a request that timed out reports nothing).
+             */
+            estimated_tokens: number;
             /** Finished At */
             finished_at: string | null;
             /**
@@ -2020,14 +2099,22 @@ export interface components {
             id: string;
             /**
              * Input Tokens
-             * @description Tokens sent to models by this run so far.
+             * @description Tokens sent to models by this run so far, failed calls included.
              */
             input_tokens: number;
             kind: components["schemas"]["RunKind"];
             /** Message Id */
             message_id: string | null;
-            /** Model Calls */
+            /**
+             * Model Calls
+             * @description Gateway calls, failed ones included.
+             */
             model_calls: number;
+            /**
+             * Model Requests
+             * @description Requests that reached the model, repeats and validation retries included.
+             */
+            model_requests: number;
             /** Output Tokens */
             output_tokens: number;
             /** Stage */
@@ -2035,6 +2122,11 @@ export interface components {
             /** Started At */
             started_at: string | null;
             status: components["schemas"]["RunStatus"];
+            /**
+             * Validation Retries
+             * @description Answers sent back for failing validation.
+             */
+            validation_retries: number;
         };
         /** RunStarted */
         RunStarted: {
@@ -4907,7 +4999,7 @@ export interface operations {
     stream_events_api_v1_projects__project_id__events_get: {
         parameters: {
             query?: {
-                /** @description The same, for a new connection: e.g. `last_event_id` of /progress. */
+                /** @description The same, for a new connection: e.g. `last_event_id` of /progress; `0` (or `0-0`) replays the whole retained history. */
                 last_event_id?: string;
             };
             header?: {
@@ -5735,6 +5827,122 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    correct_language_api_v1_projects__project_id__language_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LanguageCorrection"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectRead"];
+                };
+            };
+            /** @description The body could not be read as JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Too Many Requests */

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from app.conversation.protocol import Input, Phase, Step
 from app.conversation.questions import OpenQuestion
 from app.conversation.roster import AgentSpec
+from app.core.config import LLMCallKind
 from app.projects.stages import DocumentType
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
@@ -66,6 +67,7 @@ class Carry(BaseModel):
     stage_covered: bool = False
     conflicts: int = 0
     replied: bool = False
+    language: str | None = Field(default=None, description="The code a /language command names.")
 
 
 # --- effects ------------------------------------------------------------------------------
@@ -126,6 +128,14 @@ class OpenStage:
 
 
 @dataclass(frozen=True, slots=True)
+class CorrectLanguage:
+    """An owner's ``/language`` command: the language changes if it still may, and the chat
+    says what happened either way."""
+
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
 class PostNotice:
     """A message of the Product Manager the user sees (text) or a refusal (error)."""
 
@@ -141,6 +151,7 @@ Effect = (
     | IntegrateVersion
     | CompleteStage
     | OpenStage
+    | CorrectLanguage
     | PostNotice
 )
 
@@ -176,13 +187,22 @@ class Reader(Protocol):
 
 class Models(Protocol):
     async def generate(
-        self, agent: AgentSpec, language: str | None, prompt: str, output_type: type[OutputT]
+        self,
+        agent: AgentSpec,
+        language: str | None,
+        prompt: str,
+        output_type: type[OutputT],
+        *,
+        kind: LLMCallKind,
     ) -> OutputT:
         """A structured answer; ``language`` None: the agent's instructions name none yet."""
         ...
 
     async def stream_section(self, agent: AgentSpec, language: str, prompt: str) -> str: ...
 
-    async def stream_opening(self, prompt: str, output_type: type[OutputT]) -> OutputT:
-        """The first answer, its idea streamed to the chat as it is written."""
+    async def stream_opening(
+        self, language: str | None, prompt: str, output_type: type[OutputT]
+    ) -> OutputT:
+        """The first answer, its idea streamed to the chat as it is written; ``language`` is
+        the one an owner set before the idea, if any."""
         ...

@@ -6,6 +6,8 @@ applies a step twice. Model calls happen between transactions. Whatever the mode
 within its schema, the run ends with a message the user sees, or it fails, which posts one.
 """
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -22,10 +24,11 @@ from app.conversation.resources import ConversationResources
 from app.conversation.roster import PRODUCT_MANAGER, AgentSpec
 from app.conversation.steps import MAX_CONFLICTS, STEPS, StepContext
 from app.conversation.store import ConversationStore, RunRef
+from app.core.config import LLMCallKind
 from app.documents.exceptions import VersionConflictError
 from app.events.deltas import DeltaCoalescer
-from app.llm.exceptions import LLMInvalidOutputError
-from app.llm.schemas import LLMCall, LLMResult
+from app.llm.exceptions import LLMError, LLMInvalidOutputError
+from app.llm.schemas import LLMCall, LLMResult, LLMUsage
 from app.projects.scoping import AccessibleProjectID
 from app.projects.stages import DocumentType
 
@@ -114,6 +117,7 @@ class Turn:
             selections=placed.selections,
             free_text=placed.free_text,
             expert=placed.expert,
+            language=placed.language,
         )
         return first_step(snapshot.phase, placed.input), carry
 
@@ -129,9 +133,10 @@ class GatewayModels:
         self.gateway = gateway
         self.run = run
 
-    def _call(self, agent: AgentSpec, instructions: str, prompt: str) -> LLMCall:
+    def _call(self, agent: AgentSpec, kind: LLMCallKind, instructions: str, prompt: str) -> LLMCall:
         return LLMCall(
             agent=agent.name,
+            kind=kind,
             project_id=self.run.project_id,
             user_id=self.run.user_id,
             instructions=instructions,
@@ -148,30 +153,44 @@ class GatewayModels:
         )
 
     async def generate(
-        self, agent: AgentSpec, language: str | None, prompt: str, output_type: type[OutputT]
+        self,
+        agent: AgentSpec,
+        language: str | None,
+        prompt: str,
+        output_type: type[OutputT],
+        *,
+        kind: LLMCallKind,
     ) -> OutputT:
-        call = self._call(agent, prompts.instructions(agent, language), prompt)
-        result: LLMResult[OutputT] = await self.gateway.generate(call, output_type)
-        await self._record(result)
+        call = self._call(agent, kind, prompts.instructions(agent, language), prompt)
+        async with self._recording():
+            result: LLMResult[OutputT] = await self.gateway.generate(call, output_type)
+        await self._record(result.usage)
         return result.output
 
     async def stream_section(self, agent: AgentSpec, language: str, prompt: str) -> str:
-        call = self._call(agent, prompts.instructions(agent, language), prompt)
+        call = self._call(agent, LLMCallKind.SECTION, prompts.instructions(agent, language), prompt)
         for _ in range(_SECTION_ATTEMPTS):
-            async with self._deltas(agent) as deltas:
+            async with self._recording(), self._deltas(agent) as deltas:
                 result = await self.gateway.stream_text(call, deltas.add)
-            await self._record(result)
+            await self._record(result.usage)
             text = result.output.strip()
             if text:
                 return text
         raise LLMInvalidOutputError(f"The {agent.role} wrote an empty section twice.")
 
-    async def stream_opening(self, prompt: str, output_type: type[OutputT]) -> OutputT:
+    async def stream_opening(
+        self, language: str | None, prompt: str, output_type: type[OutputT]
+    ) -> OutputT:
         """The idea is streamed as it is written: each partial output that extends the
         restructured idea sends what it added."""
-        call = self._call(PRODUCT_MANAGER, prompts.instructions(PRODUCT_MANAGER, None), prompt)
+        call = self._call(
+            PRODUCT_MANAGER,
+            LLMCallKind.OPENING,
+            prompts.instructions(PRODUCT_MANAGER, language),
+            prompt,
+        )
         sent = ""
-        async with self._deltas(PRODUCT_MANAGER) as deltas:
+        async with self._recording(), self._deltas(PRODUCT_MANAGER) as deltas:
 
             async def on_partial(partial: OutputT) -> None:
                 nonlocal sent
@@ -181,13 +200,23 @@ class GatewayModels:
                     sent = idea
 
             result = await self.gateway.stream_output(call, output_type, on_partial)
-        await self._record(result)
+        await self._record(result.usage)
         return result.output
 
-    async def _record(self, result: LLMResult[Any]) -> None:
+    @asynccontextmanager
+    async def _recording(self) -> AsyncIterator[None]:
+        """A call that fails still cost requests and tokens: its usage goes on the run too."""
+        try:
+            yield
+        except LLMError as error:
+            if error.usage is not None:
+                await self._record(error.usage)
+            raise
+
+    async def _record(self, usage: LLMUsage) -> None:
         async with self.resources.session_factory.begin() as session:
             await conversation_repository.record_usage(
-                session, self.run.project_id, self.run.id, result.usage.model_dump(mode="json")
+                session, self.run.project_id, self.run.id, usage.model_dump(mode="json")
             )
 
 

@@ -38,3 +38,15 @@ class StageStateError(AppError):
 class StageIncompleteError(AppError):
     status_code = status.HTTP_409_CONFLICT
     code = "stage_incomplete"
+
+
+class LanguageLockedError(AppError):
+    """The team has written in the project's language: it no longer changes."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "language_locked"
+
+
+class LanguageUnknownError(AppError):
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    code = "language_unknown"

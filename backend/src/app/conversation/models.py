@@ -62,6 +62,9 @@ class AgentExecution(UUIDPrimaryKey, Base):
     usage: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'"))
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(String(1000))
+    # The error's structured context, as an API error body would carry it (for a refused model
+    # request: the provider's status and its scrubbed message).
+    error_details: Mapped[Any | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -38,6 +38,14 @@ _TEXTS: dict[str, dict[str, str]] = {
         "then_next": 'Say "next" to start {next}.',
         "then_end": "All four documents are written.",
         "cancelled": "Stopped as you asked.",
+        "language_set": "The project's language is now {current}: the team writes in it "
+        "from your next message.",
+        "language_locked": (
+            "The project's language stays {current}: it can change only until the team "
+            "writes a document."
+        ),
+        "language_owner": "Only the project's owners can change its language.",
+        "language_unknown": '"{code}" is not an ISO 639-1 language code (such as en, ru, de).',
     },
     "ru": {
         "refusal": "Не получилось применить ответ: {invalid}. Можно ссылаться на {valid}.",
@@ -51,6 +59,14 @@ _TEXTS: dict[str, dict[str, str]] = {
         "then_next": "Напишите «дальше», чтобы начать «{next}».",
         "then_end": "Все четыре документа готовы.",
         "cancelled": "Остановлено по вашей просьбе.",
+        "language_set": "Язык проекта теперь {current}: команда пишет на нём со следующего "
+        "сообщения.",
+        "language_locked": (
+            "Язык проекта остаётся {current}: его можно сменить, только пока команда не "
+            "написала документ."
+        ),
+        "language_owner": "Сменить язык проекта могут только его владельцы.",
+        "language_unknown": "«{code}» — не код языка ISO 639-1 (например, en, ru, de).",
     },
 }
 

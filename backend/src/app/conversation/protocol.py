@@ -25,6 +25,7 @@ awaiting_answers              anything else                  reply
 stage_completed               next                           open_next_stage → ask
 stage_completed               a stage starts (re-open)       ask
 stage_completed               anything else                  reply
+any phase                     ``/language <code>``           set_language
 ============================  =============================  =================================
 
 ``close_stage`` completes a stage only when its document has a version written in that stage;
@@ -63,6 +64,8 @@ class Input(StrEnum):
     ADDRESS = "address"
     SATISFIED = "satisfied"
     NEXT = "next"
+    LANGUAGE = "language"
+    """``/language <code>``: an owner corrects the project's language."""
     OTHER = "other"
     FREE_TEXT = "free_text"
     """Code could not place the message: the model classifies it into one of the others."""
@@ -78,6 +81,7 @@ class Step(StrEnum):
     OPEN_NEXT_STAGE = "open_next_stage"
     REFUSE = "refuse"
     REPLY = "reply"
+    SET_LANGUAGE = "set_language"
     DONE = "done"
 
 
@@ -107,6 +111,10 @@ TRANSITIONS: dict[tuple[Phase, Input], Step] = {
     (Phase.STAGE_COMPLETED, Input.OTHER): Step.REPLY,
 }
 
+# The language command is the same in every phase, the first message's included: typed before
+# the idea, it sets the language the idea will be answered in.
+TRANSITIONS.update({(phase, Input.LANGUAGE): Step.SET_LANGUAGE for phase in Phase})
+
 FOLLOWS: dict[Step, Step] = {
     Step.OPEN_PROJECT: Step.ASK,
     Step.WRITE_SECTION: Step.INTEGRATE,
@@ -114,6 +122,7 @@ FOLLOWS: dict[Step, Step] = {
     Step.ASK: Step.DONE,
     Step.REFUSE: Step.DONE,
     Step.REPLY: Step.DONE,
+    Step.SET_LANGUAGE: Step.DONE,
 }
 """The step after each step that can only go one way; the others decide by a guard."""
 
@@ -157,6 +166,7 @@ SATISFIED_WORDS = frozenset(
 )
 _TRIM = " \t\n.!?,;:…\"'«»"
 _ADDRESS = re.compile(r"^\s*@([a-z_]+)\b")
+_LANGUAGE_COMMAND = re.compile(r"^\s*/(?:language|lang|язык)\s+(\S+)\s*$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +175,22 @@ class Classified:
     selections: dict[int, list[str]] = field(default_factory=dict)
     free_text: str = ""
     expert: str | None = None
+    language: str | None = None
 
 
 def classify(
     text: str, phase: Phase, questions: Sequence[OpenQuestion], stage: DocumentType
 ) -> Classified:
     """What a user message is, decided by code wherever code can decide it."""
+    command = _LANGUAGE_COMMAND.match(text)
+    if command is not None:
+        return Classified(Input.LANGUAGE, language=command.group(1).casefold())
+    return _classify_message(text, phase, questions, stage)
+
+
+def _classify_message(
+    text: str, phase: Phase, questions: Sequence[OpenQuestion], stage: DocumentType
+) -> Classified:
     if phase is Phase.AWAITING_IDEA:
         return Classified(Input.IDEA)
     word = text.strip(_TRIM).casefold()

@@ -4,11 +4,17 @@ from fastapi import APIRouter, status
 
 from app.conversation import service as conversation_service
 from app.conversation.resources import ConversationResourcesDep
-from app.conversation.schemas import MessageAccepted, MessageCreate, RunRead, StageStartAccepted
+from app.conversation.schemas import (
+    LanguageCorrection,
+    MessageAccepted,
+    MessageCreate,
+    RunRead,
+    StageStartAccepted,
+)
 from app.core.deps import JobQueueDep, SessionDep
 from app.core.errors import error_responses
-from app.projects.dependencies import ProjectEditor, ProjectViewer
-from app.projects.schemas import StageRead
+from app.projects.dependencies import ProjectEditor, ProjectOwner, ProjectViewer
+from app.projects.schemas import ProjectRead, StageRead
 from app.projects.stages import DocumentType
 
 router = APIRouter(prefix="/projects/{project_id}", tags=["conversation"])
@@ -71,3 +77,14 @@ async def complete_stage(
 ) -> StageRead:
     """Close a stage explicitly (saying you are satisfied in the chat does the same)."""
     return await conversation_service.finish_stage(session, context, stage)
+
+
+@router.put("/language", response_model=ProjectRead, responses=_WRITE)
+async def correct_language(
+    data: LanguageCorrection, context: ProjectOwner, session: SessionDep, queue: JobQueueDep
+) -> ProjectRead:
+    """Correct the language detected from the first message (owners only). Allowed until the
+    team has written a document (the first answer's restructured idea does not count), then
+    409 ``language_locked``. The agents write in the new language from the next message; the
+    chat command ``/language <code>`` does the same."""
+    return await conversation_service.correct_language(session, queue, context, data.language)

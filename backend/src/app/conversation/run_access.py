@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.conversation.effects import OutputT
 from app.conversation.engine import GatewayModels
 from app.conversation.roster import AgentSpec
+from app.core.config import LLMCallKind
 from app.projects import repository as project_repository
 from app.projects.models import ROLE_RANK, ProjectRole
 from app.projects.scoping import AccessibleProjectID
@@ -54,15 +55,23 @@ class MembersOnlyModels(GatewayModels):
             raise RunAccessEndedError(refusal)
 
     async def generate(
-        self, agent: AgentSpec, language: str | None, prompt: str, output_type: type[OutputT]
+        self,
+        agent: AgentSpec,
+        language: str | None,
+        prompt: str,
+        output_type: type[OutputT],
+        *,
+        kind: LLMCallKind,
     ) -> OutputT:
         await self._admit()
-        return await super().generate(agent, language, prompt, output_type)
+        return await super().generate(agent, language, prompt, output_type, kind=kind)
 
     async def stream_section(self, agent: AgentSpec, language: str, prompt: str) -> str:
         await self._admit()
         return await super().stream_section(agent, language, prompt)
 
-    async def stream_opening(self, prompt: str, output_type: type[OutputT]) -> OutputT:
+    async def stream_opening(
+        self, language: str | None, prompt: str, output_type: type[OutputT]
+    ) -> OutputT:
         await self._admit()
-        return await super().stream_opening(prompt, output_type)
+        return await super().stream_opening(language, prompt, output_type)

@@ -9,12 +9,14 @@ attempts) or fails it with an error event. A run is never left ``running``.
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID, uuid4
 
 import structlog
+from pydantic_core import to_jsonable_python
 from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -58,6 +60,16 @@ return 0
 
 class RunCancelledError(Exception):
     """The user cancelled the run while it executed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a run ended, as the run row, its last event and the chat record it."""
+
+    status: RunStatus
+    code: str | None = None
+    message: str | None = None
+    details: Any | None = None
 
 
 def _now() -> datetime:
@@ -197,28 +209,30 @@ async def _execute(
     work.models = MembersOnlyModels(resources, gateway, run)
     turn = asyncio.create_task(work.execute())
     heartbeat = asyncio.create_task(_heartbeat(resources, run, turn))
-    outcome: tuple[RunStatus, str | None, str | None]
+    outcome: Outcome
     try:
         await turn
-        outcome = (RunStatus.COMPLETED, None, None)
+        outcome = Outcome(RunStatus.COMPLETED)
     except asyncio.CancelledError:
         stopped_by = heartbeat.result() if heartbeat.done() else None
         if stopped_by is None:
             raise  # the worker itself is stopping: the lease lapses and the run is taken over
-        outcome = (RunStatus.CANCELLED, *stopped_by)
+        outcome = Outcome(RunStatus.CANCELLED, *stopped_by)
     except RunAccessEndedError as ended:
-        outcome = (RunStatus.CANCELLED, *ended.refusal)
+        outcome = Outcome(RunStatus.CANCELLED, *ended.refusal)
     except AppError as error:
-        outcome = (RunStatus.FAILED, error.code, error.message)
+        # Details are what an API error body would carry: made for the user to see.
+        details = to_jsonable_python(error.details) if error.details is not None else None
+        outcome = Outcome(RunStatus.FAILED, error.code, error.message, details)
     except Exception:
         logger.exception("run_failed", run_id=str(run.id), project_id=str(run.project_id))
-        outcome = (RunStatus.FAILED, "internal_error", "The run failed unexpectedly.")
+        outcome = Outcome(RunStatus.FAILED, "internal_error", "The run failed unexpectedly.")
     finally:
         if not heartbeat.done():
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
-    await _finish(resources, run, *outcome)
+    await _finish(resources, run, outcome)
 
 
 async def _heartbeat(
@@ -245,23 +259,17 @@ async def _heartbeat(
     return None
 
 
-async def _finish(
-    resources: ConversationResources,
-    run: RunInfo,
-    status: RunStatus,
-    code: str | None,
-    message: str | None,
-) -> None:
+async def _finish(resources: ConversationResources, run: RunInfo, outcome: "Outcome") -> None:
     async with unit_of_work(resources) as session:
         row = await conversation_repository.get_run(session, run.project_id, run.id, lock=True)
         if row is None:
             return
         # The chat's message first: the run's last event is its end.
-        if status is RunStatus.FAILED and code is not None:
-            await _post_failure(session, row, code, message)
-        elif status is RunStatus.CANCELLED:
+        if outcome.status is RunStatus.FAILED and outcome.code is not None:
+            await _post_failure(session, row, outcome.code, outcome.message, outcome.details)
+        elif outcome.status is RunStatus.CANCELLED:
             await _post_cancelled(session, row)
-        _end(session, row, status, code, message)
+        _end(session, row, outcome.status, outcome.code, outcome.message, outcome.details)
 
 
 def _end(
@@ -270,12 +278,14 @@ def _end(
     status: RunStatus,
     code: str | None,
     message: str | None,
+    details: Any | None = None,
 ) -> None:
     run.status = status
     run.finished_at = _now()
     run.lease_until = None
     run.error_code = code
     run.error_message = message
+    run.error_details = details
     project_id = AccessibleProjectID(run.project_id)
     if status is RunStatus.COMPLETED:
         event: events.RunCompleted | events.RunFailed = events.RunCompleted(
@@ -285,15 +295,24 @@ def _end(
         event = events.RunFailed(
             project_id=project_id,
             run_id=run.id,
-            error=events.ErrorInfo(code=code or "failed", message=message or "The run failed."),
+            error=events.ErrorInfo(
+                code=code or "failed", message=message or "The run failed.", details=details
+            ),
         )
     defer_event(session, event)
 
 
 async def _post_failure(
-    session: AsyncSession, run: AgentExecution, code: str, message: str | None = None
+    session: AsyncSession,
+    run: AgentExecution,
+    code: str,
+    message: str | None = None,
+    details: Any | None = None,
 ) -> None:
     """The chat tells the user too: the failure is part of the conversation's story."""
+    payload: dict[str, Any] = {"code": code, "run_id": str(run.id)}
+    if details is not None:
+        payload["details"] = details
     await post_text(
         session,
         AccessibleProjectID(run.project_id),
@@ -301,7 +320,7 @@ async def _post_failure(
         message or "The run failed.",
         DocumentType(run.stage),
         error=True,
-        payload={"code": code, "run_id": str(run.id)},
+        payload=payload,
         role=MessageRole.SYSTEM,
     )
 

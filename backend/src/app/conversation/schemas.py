@@ -1,8 +1,10 @@
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from app.conversation.contracts import LanguageCode
 from app.conversation.models import RunKind, RunStatus
 from app.core.text import UserText
 from app.messages.schemas import MessageRead
@@ -20,9 +22,20 @@ class MessageCreate(BaseModel):
     )
 
 
+class LanguageCorrection(BaseModel):
+    language: LanguageCode = Field(  # type: ignore[valid-type]
+        description="ISO 639-1 code the team writes in from the next message, e.g. ru."
+    )
+
+
 class RunError(BaseModel):
     code: str
     message: str
+    details: Any | None = Field(
+        default=None,
+        description="Structured context, when useful: for llm_request_rejected the provider's "
+        "HTTP status and its message (scrubbed of anything secret, at most 240 characters).",
+    )
 
 
 class RunRead(BaseModel):
@@ -33,9 +46,19 @@ class RunRead(BaseModel):
     message_id: UUID | None
     attempts: int
     error: RunError | None
-    input_tokens: int = Field(description="Tokens sent to models by this run so far.")
+    input_tokens: int = Field(
+        description="Tokens sent to models by this run so far, failed calls included."
+    )
     output_tokens: int
-    model_calls: int
+    estimated_tokens: int = Field(
+        description="How many of those tokens are estimates: the provider reported none (some "
+        "servers omit usage from streams; a request that timed out reports nothing)."
+    )
+    model_calls: int = Field(description="Gateway calls, failed ones included.")
+    model_requests: int = Field(
+        description="Requests that reached the model, repeats and validation retries included."
+    )
+    validation_retries: int = Field(description="Answers sent back for failing validation.")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

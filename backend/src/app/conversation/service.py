@@ -2,11 +2,13 @@
 
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 from uuid import UUID
 
 from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.conversation import language as conversation_language
 from app.conversation import notices
 from app.conversation import repository as conversation_repository
 from app.conversation import store as conversation_store
@@ -32,9 +34,10 @@ from app.events.transaction import defer_event
 from app.messages import repository as message_repository
 from app.messages.models import MessageKind, MessageRole
 from app.messages.schemas import MessageRead
+from app.projects import service as project_service
 from app.projects import transitions as stage_transitions
 from app.projects.models import ProjectStage, StageStatus
-from app.projects.schemas import StageRead
+from app.projects.schemas import ProjectRead, StageRead
 from app.projects.scoping import ProjectContext
 from app.projects.stages import STAGE_ORDER, DocumentType
 
@@ -48,16 +51,26 @@ def run_read(run: AgentExecution) -> RunRead:
         stage=run.stage,
         message_id=run.message_id,
         attempts=run.attempts,
-        error=RunError(code=run.error_code, message=run.error_message or "")
+        error=RunError(
+            code=run.error_code, message=run.error_message or "", details=run.error_details
+        )
         if run.error_code
         else None,
-        input_tokens=sum(int(item.get("input_tokens", 0)) for item in usage),
-        output_tokens=sum(int(item.get("output_tokens", 0)) for item in usage),
+        input_tokens=_total(usage, "input_tokens"),
+        output_tokens=_total(usage, "output_tokens"),
+        estimated_tokens=_total(usage, "estimated_tokens"),
         model_calls=len(usage),
+        model_requests=_total(usage, "requests"),
+        validation_retries=_total(usage, "output_retries"),
         created_at=run.created_at,
         started_at=run.started_at,
         finished_at=run.finished_at,
     )
+
+
+def _total(usage: list[dict[str, Any]], field: str) -> int:
+    # Records stored before a field existed lack it: they counted none of it.
+    return sum(int(item.get(field, 0)) for item in usage)
 
 
 async def post_message(
@@ -111,6 +124,16 @@ async def _take_queue_turn(
             "when one has started.",
             details={"scope": "user", "limit": quotas.queued_runs_per_user},
         )
+
+
+async def correct_language(
+    session: AsyncSession, queue: Queue, context: ProjectContext, code: str
+) -> ProjectRead:
+    """An owner's correction of the detected language (see :mod:`app.conversation.language`)."""
+    await conversation_language.correct_language(session, queue, context.project_id, code)
+    await session.flush()
+    await session.refresh(context.project)
+    return project_service.read_project(context)
 
 
 async def get_run(session: AsyncSession, context: ProjectContext, run_id: UUID) -> RunRead:

@@ -28,6 +28,7 @@ from app.conversation.editing import (
 from app.conversation.effects import (
     Carry,
     CompleteStage,
+    CorrectLanguage,
     Effect,
     GiveFloor,
     IntegrateVersion,
@@ -57,6 +58,7 @@ from app.conversation.questions import (
     recommendations,
 )
 from app.conversation.roster import PRODUCT_MANAGER, AgentSpec, agent, experts_of
+from app.core.config import LLMCallKind
 
 # Re-integrations against a version someone else wrote meanwhile, before giving up visibly.
 MAX_CONFLICTS = 2
@@ -110,6 +112,7 @@ async def classify(ctx: StepContext) -> Outcome:
             message=message.content,
         ),
         intent_for(snapshot.stage),
+        kind=LLMCallKind.INTENT,
     )
     given = _INTENT_INPUT[intent.kind]
     expert = cast(str | None, intent.expert)
@@ -127,7 +130,7 @@ async def classify(ctx: StepContext) -> Outcome:
 async def open_project(ctx: StepContext) -> Outcome:
     message = await ctx.reader.user_message()
     opening = await ctx.models.stream_opening(
-        prompts.render("task_opening.md", message=message.content), Opening
+        ctx.snapshot.language, prompts.render("task_opening.md", message=message.content), Opening
     )
     effect = OpenProject(
         language=opening.language,
@@ -160,6 +163,7 @@ async def ask(ctx: StepContext) -> Outcome:
             history=await ctx.reader.history(expert),
         ),
         ExpertQuestions,
+        kind=LLMCallKind.QUESTIONS,
     )
     reason = _floor_reason(expert, snapshot, requested)
     effect = GiveFloor(expert=expert, questions=tuple(from_model(asked)), reason=reason)
@@ -289,6 +293,7 @@ async def _ask_for_edits(ctx: StepContext, expert: AgentSpec, document: str, sec
             section=section,
         ),
         integration_for(stage),
+        kind=LLMCallKind.INTEGRATION,
     )
     edits = [
         {"op": str(edit.op), "section": str(edit.section), "content": edit.content}
@@ -339,6 +344,7 @@ async def close_stage(ctx: StepContext) -> Outcome:
             following=following.value if following else "(none: this was the last stage)",
         ),
         StageClosing,
+        kind=LLMCallKind.CLOSING,
     )
     effect = CompleteStage(
         stage=snapshot.stage,
@@ -407,6 +413,14 @@ async def reply(ctx: StepContext) -> Outcome:
     return Outcome(next=FOLLOWS[Step.REPLY], effects=(PostNotice(text, payload=payload),))
 
 
+async def set_language(ctx: StepContext) -> Outcome:
+    """``/language <code>``: whether it may change (who asks, what the team wrote) is decided
+    where it is written, in the same transaction."""
+    if ctx.carry.language is None:
+        raise RuntimeError("a language command without its code")
+    return Outcome(next=FOLLOWS[Step.SET_LANGUAGE], effects=(CorrectLanguage(ctx.carry.language),))
+
+
 STEPS: dict[Step, StepFunction] = {
     Step.CLASSIFY: classify,
     Step.OPEN_PROJECT: open_project,
@@ -417,6 +431,7 @@ STEPS: dict[Step, StepFunction] = {
     Step.OPEN_NEXT_STAGE: open_next_stage,
     Step.REFUSE: refuse,
     Step.REPLY: reply,
+    Step.SET_LANGUAGE: set_language,
 }
 
 

@@ -9,11 +9,13 @@ from uuid import UUID
 from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.conversation import language as conversation_language
 from app.conversation import notices
 from app.conversation import repository as conversation_repository
 from app.conversation.effects import (
     Carry,
     CompleteStage,
+    CorrectLanguage,
     Document,
     Effect,
     GiveFloor,
@@ -25,6 +27,7 @@ from app.conversation.effects import (
     Snapshot,
     UserMessage,
 )
+from app.conversation.exceptions import LanguageLockedError, LanguageUnknownError
 from app.conversation.models import ConversationState
 from app.conversation.protocol import Phase, Step
 from app.conversation.questions import OpenQuestion, questions_text
@@ -39,8 +42,9 @@ from app.memory import jobs as memory_jobs
 from app.memory import service as memory_service
 from app.messages import repository as message_repository
 from app.messages.models import Message, MessageKind, MessageRole
+from app.projects import repository as project_repository
 from app.projects import transitions as stage_transitions
-from app.projects.models import Project
+from app.projects.models import Project, ProjectRole
 from app.projects.scoping import AccessibleProjectID
 from app.projects.stages import STAGE_ORDER, DocumentType
 
@@ -196,6 +200,8 @@ class ConversationStore:
             case OpenStage():
                 await open_stage(session, self.project_id, state, effect.stage)
                 return carry
+            case CorrectLanguage():
+                await self._correct_language(session, effect)
             case PostNotice():
                 stage = await _current_stage(session, self.project_id)
                 await post_text(
@@ -208,6 +214,48 @@ class ConversationStore:
                     payload=effect.payload or None,
                 )
         return carry.model_copy(update={"replied": True})
+
+    async def _correct_language(self, session: AsyncSession, effect: CorrectLanguage) -> None:
+        project = await session.get(Project, self.project_id)
+        if project is None:
+            raise LookupError(self.project_id)
+        language = project.language
+        if not await self._asked_by_owner(session):
+            outcome = "language_owner"
+        else:
+            try:
+                await conversation_language.correct_language(
+                    session, self.queue, self.project_id, effect.code
+                )
+            except LanguageUnknownError:
+                outcome = "language_unknown"
+            except LanguageLockedError:
+                outcome = "language_locked"
+            else:
+                outcome, language = "language_set", effect.code
+        stage = await _current_stage(session, self.project_id)
+        await post_text(
+            session,
+            self.project_id,
+            self.run.id,
+            notices.notice(outcome, language, code=effect.code, current=language),
+            stage,
+            error=outcome != "language_set",
+            payload={
+                "code": outcome,
+                "language": language,
+                "notice_language": notices.notice_language(language),
+            },
+        )
+
+    async def _asked_by_owner(self, session: AsyncSession) -> bool:
+        message = await session.get(Message, self.run.message_id)
+        if message is None or message.author_user_id is None:
+            return False
+        membership = await project_repository.get_membership(
+            session, self.project_id, message.author_user_id
+        )
+        return membership is not None and membership[1] == ProjectRole.OWNER
 
     async def _open_project(
         self, session: AsyncSession, state: ConversationState, effect: OpenProject

@@ -65,6 +65,18 @@ class LLMOutputMode(StrEnum):
     PROMPTED = "prompted"
 
 
+class LLMCallKind(StrEnum):
+    """What a model call is for; each kind has its own bound on the tokens it may write
+    (``JEEX_LLM_MAX_TOKENS_<KIND>``), sent with every request of that kind."""
+
+    OPENING = "opening"
+    INTENT = "intent"
+    QUESTIONS = "questions"
+    SECTION = "section"
+    INTEGRATION = "integration"
+    CLOSING = "closing"
+
+
 class EmbeddingsProvider(StrEnum):
     LOCAL = "local"
     OPENAI = "openai"
@@ -141,8 +153,16 @@ class LLMSettings:
     api_key: SecretStr | None
     output_mode: LLMOutputMode
     output_retries: int
+    # The output tokens a request of each kind may ask for (always sent as max_tokens).
+    max_tokens: Mapping[LLMCallKind, int]
     connect_timeout_seconds: float
     read_timeout_seconds: float
+    # Once a streamed answer has begun, the longest silence between two of its pieces.
+    stream_stall_seconds: float
+    # Whether the provider stops generating when the client goes away: only then is a request
+    # that timed out after being sent tried again (else the retry queues behind the abandoned
+    # generation on a busy server).
+    cancels_abandoned_requests: bool
     max_attempts: int
     backoff_initial_seconds: float
     backoff_max_seconds: float
@@ -328,8 +348,39 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(default=None, validate_default=True)
     llm_output_mode: LLMOutputMode = LLMOutputMode.TOOL
     llm_output_retries: int = Field(default=2, ge=0, le=10)
+    llm_max_tokens_opening: int = Field(
+        default=4096, ge=16, description="Output tokens of the first answer (greeting and idea)."
+    )
+    llm_max_tokens_intent: int = Field(
+        default=512, ge=16, description="Output tokens of classifying a free-text message."
+    )
+    llm_max_tokens_questions: int = Field(
+        default=1536, ge=16, description="Output tokens of an expert's questions."
+    )
+    llm_max_tokens_section: int = Field(
+        default=2048, ge=16, description="Output tokens of an expert's streamed section."
+    )
+    llm_max_tokens_integration: int = Field(
+        default=4096, ge=16, description="Output tokens of the PM's edits to a document."
+    )
+    llm_max_tokens_closing: int = Field(
+        default=512, ge=16, description="Output tokens of the PM's message closing a stage."
+    )
     llm_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     llm_read_timeout_seconds: float = Field(default=120.0, gt=0, le=3600)
+    llm_stream_stall_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="A streamed answer that has begun and then sends nothing for this long is "
+        "cut (llm_stream_stalled), once.",
+    )
+    llm_cancels_abandoned_requests: bool | None = Field(
+        default=None,
+        description="Whether the provider stops generating when a client goes away. Unset: yes "
+        "for OpenAI and Anthropic themselves, no for a server at JEEX_LLM_BASE_URL. Only a "
+        "provider that cancels gets a request that timed out after being sent tried again.",
+    )
     llm_max_attempts: int = Field(default=4, ge=1, le=20)
     llm_backoff_initial_seconds: float = Field(default=0.5, ge=0, le=60)
     llm_backoff_max_seconds: float = Field(default=20.0, ge=0, le=600)
@@ -790,6 +841,25 @@ class Settings(BaseSettings):
         }
 
     @property
+    def llm_max_tokens(self) -> dict[LLMCallKind, int]:
+        return {
+            LLMCallKind.OPENING: self.llm_max_tokens_opening,
+            LLMCallKind.INTENT: self.llm_max_tokens_intent,
+            LLMCallKind.QUESTIONS: self.llm_max_tokens_questions,
+            LLMCallKind.SECTION: self.llm_max_tokens_section,
+            LLMCallKind.INTEGRATION: self.llm_max_tokens_integration,
+            LLMCallKind.CLOSING: self.llm_max_tokens_closing,
+        }
+
+    @property
+    def llm_cancels_abandoned(self) -> bool:
+        """OpenAI's and Anthropic's own APIs stop a generation whose client has gone; an
+        OpenAI-compatible server (llama.cpp, Ollama, vLLM, a proxy) is not assumed to."""
+        if self.llm_cancels_abandoned_requests is not None:
+            return self.llm_cancels_abandoned_requests
+        return self.llm_base_url is None
+
+    @property
     def configured_providers(self) -> list[str]:
         return list(self.auth.providers) + list(self.auth_oidc_providers)
 
@@ -837,8 +907,11 @@ class Settings(BaseSettings):
             api_key=self.llm_api_key,
             output_mode=self.llm_output_mode,
             output_retries=self.llm_output_retries,
+            max_tokens=MappingProxyType(self.llm_max_tokens),
             connect_timeout_seconds=self.llm_connect_timeout_seconds,
             read_timeout_seconds=self.llm_read_timeout_seconds,
+            stream_stall_seconds=self.llm_stream_stall_seconds,
+            cancels_abandoned_requests=self.llm_cancels_abandoned,
             max_attempts=self.llm_max_attempts,
             backoff_initial_seconds=self.llm_backoff_initial_seconds,
             backoff_max_seconds=self.llm_backoff_max_seconds,

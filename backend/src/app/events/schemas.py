@@ -5,7 +5,7 @@ The SSE ``event`` field is ``type``; ``data`` is the model's JSON, which always 
 """
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -18,6 +18,7 @@ class _ProjectEvent(BaseModel):
 class ErrorInfo(BaseModel):
     code: str
     message: str
+    details: Any | None = Field(default=None, description="Structured context, when useful.")
 
 
 class RunStarted(_ProjectEvent):

@@ -1,7 +1,8 @@
 """Every way a model call can fail, each with a stable code.
 
 Messages are ours: a provider's own error text may quote the prompt or name an account, so it
-never reaches a client, a log line or these details.
+never reaches a client, a log line or these details, except the scrubbed, bounded explanation
+of a refused request (``llm_request_rejected``), without which nobody could tell what to fix.
 """
 
 import math
@@ -63,12 +64,21 @@ class LLMStreamInterruptedError(LLMError):
     code = "llm_stream_interrupted"
 
 
+class LLMStreamStalledError(LLMError):
+    """A streamed answer that had begun sent nothing for the stall timeout; cut, not retried."""
+
+    status_code = status.HTTP_504_GATEWAY_TIMEOUT
+    code = "llm_stream_stalled"
+
+
 class LLMBadResponseError(LLMError):
     code = "llm_bad_response"
 
 
 class LLMRequestRejectedError(LLMError):
-    """The provider refused the request itself (credentials, model name, quota, size)."""
+    """The provider refused the request itself (credentials, model name, quota, size, a
+    parameter it does not take); never retried. ``details.provider_message`` holds what the
+    provider said, scrubbed."""
 
     code = "llm_request_rejected"
 

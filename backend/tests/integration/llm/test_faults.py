@@ -40,7 +40,7 @@ async def test_a_429_is_retried_after_the_wait_its_retry_after_asks_for(
     # The backoff alone is at most 0.05 s here; only Retry-After explains a one-second pause.
     assert answered.received_at - refused.received_at >= 1.0
     assert result.usage.retries == 1
-    assert result.usage.requests == 1
+    assert result.usage.requests == 2  # the refused one reached the provider too
 
 
 async def test_a_429_that_persists_ends_in_a_rate_limited_error_after_every_attempt(
@@ -99,9 +99,30 @@ async def test_a_500_that_persists_ends_in_an_unavailable_error(
     assert caught.value.details == {"provider": "openai", "model": "scripted-model", "status": 500}
 
 
-async def test_a_hang_past_the_read_timeout_is_cut_off_and_retried(
+async def test_a_read_timeout_is_not_retried_on_a_server_that_does_not_cancel_abandoned_work(
     gateway: LLMGateway, llm_server: ScriptedLLMServer
 ) -> None:
+    # The scripted server sits at a base URL, so by default it is not assumed to cancel: a
+    # repeat would queue behind the generation the first request left running.
+    key = unique_key("hang-no-cancel")
+    with pytest.raises(LLMTimeoutError) as caught:
+        await gateway.generate(make_call(f"Say {directive(key=key, fault='hang', times=1)}"), str)
+
+    (hung,) = llm_server.exchanges(key)
+    assert hung.disconnected_at is not None
+    assert 0.4 <= hung.disconnected_at - hung.received_at < 5
+    assert caught.value.code == "llm_timeout"
+    usage = caught.value.usage
+    assert usage is not None
+    assert (usage.requests, usage.retries) == (1, 0)
+    # The server read the prompt; it reported nothing, so the prompt is charged as estimated.
+    assert usage.input_tokens == usage.estimated_tokens > 0
+
+
+async def test_a_hang_past_the_read_timeout_is_retried_when_the_provider_cancels(
+    make_gateway: GatewayFactory, llm_server: ScriptedLLMServer
+) -> None:
+    gateway = await make_gateway(llm_cancels_abandoned_requests=True)
     key = unique_key("hang-once")
     result = await gateway.generate(
         make_call(f"Say {directive(key=key, fault='hang', times=1)}"), str
@@ -113,12 +134,15 @@ async def test_a_hang_past_the_read_timeout_is_cut_off_and_retried(
     assert 0.4 <= hung.disconnected_at - hung.received_at < 5
     assert answered.fault is None
     assert result.usage.retries == 1
+    assert result.usage.requests == 2
 
 
 async def test_a_model_that_never_answers_ends_in_a_timeout_error(
     make_gateway: GatewayFactory, llm_server: ScriptedLLMServer
 ) -> None:
-    gateway = await make_gateway(llm_max_attempts=2, llm_read_timeout_seconds=0.3)
+    gateway = await make_gateway(
+        llm_max_attempts=2, llm_read_timeout_seconds=0.3, llm_cancels_abandoned_requests=True
+    )
     key = unique_key("hang-always")
     with pytest.raises(LLMTimeoutError) as caught:
         await gateway.generate(make_call(f"Say {directive(key=key, fault='hang')}"), str)
@@ -196,4 +220,7 @@ async def test_cancelling_the_caller_cancels_the_http_call_and_frees_the_limits(
     assert exchange.disconnected_at - cancelled_at < 1
     redis = gateway.limits.redis
     assert await redis.zcard(inflight_key(call.user_id)) == 0
-    assert await reply(redis.hgetall(budget_key(call.project_id))) == {b"used": b"0"}
+    # Nothing stays reserved; the prompt had gone, so its estimate is charged.
+    stored = await reply(redis.hgetall(budget_key(call.project_id)))
+    assert set(stored) == {b"used"}
+    assert int(stored[b"used"]) > 0
