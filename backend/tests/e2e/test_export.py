@@ -90,4 +90,8 @@ def test_the_worker_schedules_the_cleanup(resources: Resources) -> None:
     assert memory.cron_jobs == []
     assert "drain_project" in conversation.functions
     assert set(exports.functions) == {"build_export", "cleanup_exports"}
-    assert set(memory.functions) == {"index_document_version", "index_section"}
+    assert set(memory.functions) == {
+        "index_document_version",
+        "index_section",
+        "follow_project_language",
+    }

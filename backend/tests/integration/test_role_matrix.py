@@ -73,6 +73,8 @@ POLICY: dict[tuple[str, str], ProjectRole] = {
     # Every member sees the budgets; only an owner starts the project's budget again.
     ("GET", f"{PROJECT}/budget"): ProjectRole.VIEWER,
     ("POST", f"{PROJECT}/budget/reset"): ProjectRole.OWNER,
+    # Correcting the detected language is an owner's decision.
+    ("PUT", f"{PROJECT}/language"): ProjectRole.OWNER,
 }
 
 

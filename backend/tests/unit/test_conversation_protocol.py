@@ -11,6 +11,7 @@ from app.conversation.editing import Edit, apply_edits
 from app.conversation.effects import (
     Carry,
     CompleteStage,
+    CorrectLanguage,
     Document,
     GiveFloor,
     IntegrateVersion,
@@ -216,6 +217,10 @@ EXPECTED: dict[tuple[Phase, Input], tuple[Step, list[type], Step]] = {
     (Phase.STAGE_COMPLETED, Input.ANSWERS): (Step.REPLY, [PostNotice], Step.DONE),
     (Phase.STAGE_COMPLETED, Input.ACCEPT): (Step.REPLY, [PostNotice], Step.DONE),
     (Phase.STAGE_COMPLETED, Input.OTHER): (Step.REPLY, [PostNotice], Step.DONE),
+    **{
+        (phase, Input.LANGUAGE): (Step.SET_LANGUAGE, [CorrectLanguage], Step.DONE)
+        for phase in Phase
+    },
 }
 
 
@@ -236,11 +241,32 @@ async def test_transition(phase: Phase, given: Input) -> None:
         carry = carry.model_copy(update={"selections": {1: ["a"]}, "free_text": "fast"})
     if given is Input.OTHER:
         carry = carry.model_copy(update={"reply": "Happy to help."})
+    if given is Input.LANGUAGE:
+        carry = carry.model_copy(update={"language": "ru"})
     reader = FakeReader(message="1.e, 7.a" if given is Input.INVALID_REFERENCE else "1.b")
     models = FakeModels()
     outcome = await run_step(step, state, carry, reader, models)
     assert kinds(outcome) == effects
     assert outcome.next is after
+
+
+@pytest.mark.parametrize("phase", list(Phase))
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("/language ru", "ru"), ("  /LANG De ", "de"), ("/язык en", "en"), ("/language xx", "xx")],
+)
+def test_the_language_command_is_read_by_code_in_every_phase(
+    phase: Phase, text: str, code: str
+) -> None:
+    placed = classify(text, phase, (), DocumentType.IDEA)
+    assert (placed.input, placed.language) == (Input.LANGUAGE, code)
+
+
+def test_a_sentence_about_language_is_not_the_command() -> None:
+    placed = classify(
+        "/language of the app should be ru", Phase.AWAITING_FLOOR, (), DocumentType.IDEA
+    )
+    assert placed.input is Input.FREE_TEXT
 
 
 def test_free_text_goes_to_the_model_first_and_a_missing_pair_is_a_bug() -> None:

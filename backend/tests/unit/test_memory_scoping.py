@@ -32,6 +32,7 @@ def test_every_service_entry_point_takes_an_accessible_project_id() -> None:
         "index_section",
         "index_message",
         "purge_project",
+        "follow_language",
     }
     for name, function in functions.items():
         assert typing.get_type_hints(function).get("project_id") is AccessibleProjectID, name
