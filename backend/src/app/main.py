@@ -36,7 +36,6 @@ from app.core.middleware import (
 )
 from app.core.telemetry import configure_tracing, instrument_app
 from app.core.web_app import WebApp
-from app.documents import render_lane
 from app.documents.router import router as documents_router
 from app.exports.router import router as exports_router
 from app.health.router import router as health_router
@@ -112,13 +111,10 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         settle_heap()
         # The embeddings model loads in the background and brings as many objects again.
         heap_task = asyncio.create_task(_settle_heap_when_warm(resources.memory))
-        # Once per process: later apps in it find the render processes running.
-        render_warm_up = asyncio.create_task(asyncio.to_thread(render_lane.warm_up))
         try:
             yield
         finally:
             heap_task.cancel()
-            render_warm_up.cancel()
             gc.unfreeze()  # what start-up froze is collectable again once the app is gone
             if worker is not None and worker_task is not None:
                 await _close_step("worker", worker.stop)
