@@ -4,7 +4,8 @@ import { usePreview, type DocumentType } from "../project/queries";
 
 /**
  * The backend's preview: HTML it sanitised (no script, no event handler, no image). innerHTML
- * runs no script, and the page's CSP would block one anyway.
+ * runs no <script>, but it would run an inline event handler: the sanitiser strips those, and
+ * the app's CSP (script-src 'self', no 'unsafe-inline') refuses them as a second line.
  */
 export function DocumentPreview({
   projectId,
