@@ -66,6 +66,16 @@ class ServeProcess:
             time.sleep(0.1)
         raise AssertionError(f"serve not ready within {timeout}s:\n{self.output()}")
 
+    def wait_logged(self, event: str, timeout: float = 180) -> None:
+        """Until the server logged ``event`` (it must log at INFO for most events)."""
+        deadline = time.monotonic() + timeout
+        while event not in self.output():
+            if self.process.poll() is not None:
+                raise AssertionError(f"serve exited early:\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"serve never logged {event} in {timeout}s")
+            time.sleep(0.1)
+
     def terminate(self, timeout: float = 60) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

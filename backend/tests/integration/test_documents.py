@@ -222,6 +222,12 @@ async def test_quality_report_for_english_and_russian(
         assert report["word_count"] > 15
         assert report["sections_present"] == 0
         assert report["sections_expected"] > 0
+        # The report read the preview's prose and left that preview cached for the preview
+        # route: one render serves both.
+        preview_key = f"proj:{project['id']}:doc:idea:v1:preview:cmark1"
+        cached = await resources.redis.get(preview_key)
+        assert cached is not None
+        assert "<h1" in cached.decode()
 
 
 async def test_version_numbers_beyond_the_database_integer_are_refused(

@@ -52,6 +52,21 @@ async def _ready(serve: ServeProcess) -> None:
     await asyncio.to_thread(serve.wait_ready, 180)
 
 
+def _survivor(data_dir: Path, endpoints: Endpoints, models: ScriptedLLMServer) -> ServeProcess:
+    """A second server, logging at INFO so that ``_warm`` can see its start-up end."""
+    env = _env(data_dir, endpoints, models) | {"JEEX_LOG_LEVEL": "INFO"}
+    return ServeProcess(env, data_dir.with_suffix(".log"))
+
+
+async def _warm(serve: ServeProcess) -> None:
+    """Ready, and done loading the embeddings model in the background: that load takes both
+    cores for seconds, and a takeover during it can find its own lease (3 s here) lapsed
+    under the load and count an extra attempt. Only for a run held long enough (a minute)
+    to outlast that load: a run held for less would finish on the first server."""
+    await _ready(serve)
+    await asyncio.to_thread(serve.wait_logged, "memory.embeddings.ready")
+
+
 async def _run(http: httpx.AsyncClient, base: str, run_id: str) -> dict[str, Any]:
     response = await http.get(f"{base}/runs/{run_id}")
     assert response.status_code == 200, response.text

@@ -23,7 +23,16 @@ from tests.e2e.helpers import ServeProcess
 from tests.e2e.test_conversation import IDEA
 from tests.llm_double import ScriptedLLMServer
 from tests.llm_double.script import requested_schema
-from tests.reliability.test_processes import TERMINAL, _env, _ready, _stop, _token, _wait_status
+from tests.reliability.test_processes import (
+    TERMINAL,
+    _env,
+    _ready,
+    _stop,
+    _survivor,
+    _token,
+    _wait_status,
+    _warm,
+)
 
 pytestmark = pytest.mark.reliability
 
@@ -128,8 +137,8 @@ async def test_a_worker_killed_at_a_step_boundary_resumes_without_repeating_a_st
                 while not held:
                     assert time.monotonic() < deadline, "the step after the boundary never began"
                     await asyncio.sleep(0.02)
-            survivor = ServeProcess(_env(tmp_path / "b", endpoints, models), tmp_path / "b.log")
-            await _ready(survivor)
+            survivor = _survivor(tmp_path / "b", endpoints, models)
+            await _warm(survivor)
             doomed.process.send_signal(signal.SIGKILL)
             await asyncio.to_thread(doomed.process.wait, 10)
             async with httpx.AsyncClient(base_url=survivor.base_url, headers=headers) as http:

@@ -3,6 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from app.documents.quality import QualityReport, Readability, assess_quality
+from app.documents.rendering import render_preview
 from app.documents.sections import REQUIRED_SECTIONS, section_marker
 from app.projects.stages import DocumentType
 
@@ -45,7 +46,9 @@ DENSE_ENGLISH = (
 def assess(
     text: str, language: str | None, kind: DocumentType = DocumentType.IDEA
 ) -> QualityReport:
-    return assess_quality(text, document_type=kind, language=language)
+    return assess_quality(
+        text, preview_html=render_preview(text), document_type=kind, language=language
+    )
 
 
 def test_english_prose_gets_a_flesch_reading_ease_score() -> None:

@@ -4,9 +4,11 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.documents.exceptions import DocumentTooComplexError
-from app.documents.rendering import MAX_NESTING, render_preview
+from app.documents.rendering import MAX_NESTING, _slugs, render_preview
 
 ALLOWED_TAGS = {
     *("h1", "h2", "h3", "h4", "h5", "h6", "p", "br", "hr", "blockquote", "ul", "ol", "li"),
@@ -290,3 +292,52 @@ def test_nesting_up_to_the_limit_still_renders() -> None:
 def test_equal_headings_are_numbered_in_order() -> None:
     html = render_preview("# Plan\n\n# Plan\n\n# Plan\n\n# Plan_1\n")
     assert re.findall(r'id="([^"]+)"', html) == ["h-plan", "h-plan_1", "h-plan_2", "h-plan_1_1"]
+
+
+# Text of the kinds a heading's inner HTML carries: entities (whole, cut short, or legacy ones
+# without a semicolon), inline tags (closed and not), Greek sigma, combining marks, spaces.
+_HEADING_PIECES = st.sampled_from(
+    [
+        "a",
+        "Ж",
+        "Σ",
+        "ς",
+        "e\u0301",
+        "ﬁ",
+        "①",
+        "_1",
+        "-",
+        " ",
+        "\t",
+        "&amp;",
+        "&amp",
+        "&not",
+        "it",
+        "&#12",
+        ";",
+        "&",
+        "<em>",
+        "</em>",
+        "<b",
+        ">",
+        "`",
+        "'",
+    ]
+)
+_HEADING_INNER = st.lists(_HEADING_PIECES, max_size=12).map("".join)
+
+
+@given(st.lists(_HEADING_INNER, max_size=8))
+def test_slugs_made_together_equal_slugs_made_one_by_one(headings: list[str]) -> None:
+    # The renderer slugs a document's headings in one joined pass; nothing may leak between
+    # neighbours through the joint.
+    assert _slugs(headings) == [slug for heading in headings for slug in _slugs([heading])]
+
+
+def test_a_heading_slug_keeps_words_of_any_script_and_drops_markup() -> None:
+    assert _slugs(["Goals &amp; <em>KPIs</em>", "  Цели  и  ΟΔΟΣ ", "-a-", ""]) == [
+        "goals-kpis",
+        "цели-и-οδος",
+        "-a-",
+        "",
+    ]

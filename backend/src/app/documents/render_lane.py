@@ -37,8 +37,8 @@ TIMEOUT_SECONDS = 10.0
 # A render process yields its core to the server, the database and Redis whenever they have
 # work, and takes the idle time.
 RENDER_NICENESS = 10
-# Loaded once in the fork server, so a new render process starts without importing them again.
-_PRELOADED = ["app.documents.rendering", "app.documents.quality"]
+# Loaded once in the fork server, so a new render process starts with them in memory.
+_PRELOADED = ["app.documents.render_process"]
 
 P = ParamSpec("P")
 T = TypeVar("T")

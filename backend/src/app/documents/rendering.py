@@ -69,10 +69,16 @@ _MARKDOWN_IMAGE = re.compile(r'<img src="[^"<]*" alt="(?P<alt>[^"<]*)"(?: title=
 # cmark escapes a code block's text, so it holds no "<" and its own closing tags end it.
 _MERMAID_BLOCK = re.compile(r'<pre><code class="language-mermaid">(?P<source>[^<]*)</code></pre>')
 
-# The headings cmark writes (raw HTML headings carry attributes and are not matched).
-_HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
-_ANY_TAG = re.compile(r"<[^>]*>")
-_NOT_SLUG = re.compile(r"[^\w\s-]")
+# A heading as cmark writes it (raw HTML headings carry attributes and are not matched), whole.
+# Its text runs up to its own closing tag and may not cross another heading's opening, so a
+# failed match stops at the next heading; the possessive parts never backtrack. ``split`` then
+# hands back text, level and inner HTML in turn, without a match object per heading.
+_WHOLE_HEADING = re.compile(r"<h([1-6])>((?:[^<]++|<(?!h[1-6]>|/h\1>))*+)</h\1>")
+# Slugs are made for all headings of a document at once, joined by NUL: cmark writes none (it
+# replaces NUL with U+FFFD), no tag, entity or normalisation crosses it, and no slug keeps it.
+_HEADING_JOINT = "\x00"
+_TAG_IN_HEADING = re.compile(r"<[^>\x00]*>")
+_NOT_SLUG = re.compile(r"[^\w\s\x00-]")
 _SLUG_GAPS = re.compile(r"[-\s]+")
 
 # Deeper than any document a person writes (a browser's parser stops nesting at 512), and
@@ -131,11 +137,17 @@ _SANITISER = nh3.Cleaner(
 )
 
 
-def _slug(heading_html: str) -> str:
-    """Readable in any script: word characters of every language stay, the rest goes."""
-    text = html_entities.unescape(_ANY_TAG.sub("", heading_html))
-    text = _NOT_SLUG.sub("", unicodedata.normalize("NFKC", text)).strip().lower()
-    return _SLUG_GAPS.sub("-", text)
+def _slugs(headings_html: list[str]) -> list[str]:
+    """Readable in any script: word characters of every language stay, the rest goes.
+
+    One pass over all headings joined, so half a million characters of headings cost a few
+    passes in C rather than a Python call per heading."""
+    if not headings_html:
+        return []
+    text = html_entities.unescape(_TAG_IN_HEADING.sub("", _HEADING_JOINT.join(headings_html)))
+    text = _NOT_SLUG.sub("", unicodedata.normalize("NFKC", text)).lower()
+    stripped = _HEADING_JOINT.join(slug.strip() for slug in text.split(_HEADING_JOINT))
+    return _SLUG_GAPS.sub("-", stripped).split(_HEADING_JOINT)
 
 
 class _HeadingIds:
@@ -159,21 +171,16 @@ class _HeadingIds:
 
 def _with_heading_ids(html: str) -> str:
     """Give each heading an id from its text: ``h-`` and a slug, numbered where it repeats."""
-    pieces: list[str] = []
+    # [text, level, inner, text, level, inner, …, text]
+    parts = _WHOLE_HEADING.split(html)
+    levels, inners = parts[1::3], parts[2::3]
     ids = _HeadingIds()
-    position = 0
-    opened: re.Match[str] | None = None
-    for tag in _HEADING_TAG.finditer(html):
-        if not tag[1]:
-            opened = tag
-            continue
-        if opened is None or opened[2] != tag[2]:
-            continue
-        slug = ids.claim(HEADING_ID_PREFIX + _slug(html[opened.end() : tag.start()]))
-        pieces += [html[position : opened.start()], f'<h{tag[2]} id="{slug}">']
-        position = opened.end()
-        opened = None
-    pieces.append(html[position:])
+    slugs = [ids.claim(HEADING_ID_PREFIX + slug) for slug in _slugs(inners)]
+    pieces = [
+        f'{before}<h{level} id="{slug}">{inner}</h{level}>'
+        for before, level, slug, inner in zip(parts[0:-1:3], levels, slugs, inners, strict=True)
+    ]
+    pieces.append(parts[-1])
     return "".join(pieces)
 
 

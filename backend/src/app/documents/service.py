@@ -211,14 +211,24 @@ async def preview(
     number: int | None,
 ) -> str:
     document = await _chosen(session, project_id, document_type, number)
+    return await _preview_of(redis, project_id, user_id, document)
+
+
+async def _preview_of(
+    redis: "Redis", project_id: AccessibleProjectID, user_id: UUID, document: DocumentVersionRead
+) -> str:
     key = project_key(
-        project_id, "doc", document_type, f"v{document.version}", "preview", RENDERER_VERSION
+        project_id,
+        "doc",
+        document.document_type,
+        f"v{document.version}",
+        "preview",
+        RENDERER_VERSION,
     )
     cached = await redis.get(key)
     if isinstance(cached, bytes):
         return cached.decode()
-    content = document.content
-    html = await render_lane.render(project_id, user_id, render_preview, content)
+    html = await render_lane.render(project_id, user_id, render_preview, document.content)
     await redis.set(key, html.encode(), ex=_PREVIEW_TTL_SECONDS)
     return html
 
@@ -245,12 +255,15 @@ async def quality(
     cached = await redis.get(key)
     if isinstance(cached, bytes):
         return QualityReport.model_validate_json(cached)
-    content = document.content
+    # The quality report reads the preview's prose: a preview already rendered (and cached)
+    # is reused, and one rendered here is cached for the preview route.
+    html = await _preview_of(redis, project_id, user_id, document)
     report = await render_lane.render(
         project_id,
         user_id,
         assess_quality,
-        content,
+        document.content,
+        preview_html=html,
         document_type=document_type,
         language=language,
     )
