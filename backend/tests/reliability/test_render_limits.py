@@ -111,9 +111,10 @@ async def _read_until(
 
 
 @pytest.mark.xfail(
-    reason="open (issue 16): renders now run in processes of their own, which removes the "
-    "interpreter-lock contention behind the earlier 5.5x; the ratio has only been measured on a "
-    "machine loaded by other work (0.56-1.39x, idle p99 144-387 ms), not yet on a quiet one.",
+    reason="open (issue 16): renders run in processes of their own, which removed the "
+    "interpreter-lock contention behind the earlier 5.5x, but on a quiet machine the ratio is "
+    "still 2.2-4.1x (idle p99 16-19 ms): the server's own loop still receives, caches and sends "
+    "each 1-2 MB preview.",
     strict=False,
 )
 async def test_six_heavy_renders_leave_another_tenants_p99_within_twice_idle(
