@@ -1,28 +1,22 @@
 """The ``jeex-idea`` command line."""
 
-import asyncio
 import signal
 import sys
-from collections.abc import Callable, Coroutine
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
+from app.cli.common import command_settings, console, errors, fail, run, run_cli_step
 from app.core import migrations, serve_address
-from app.core.config import LLMSettings, Settings, SettingsError, load_settings
+from app.core.config import LLMSettings, Settings
 from app.core.database_setup import (
-    DatabaseUnavailableError,
-    SchemaOutOfDateError,
     SchemaPolicy,
     describe_database,
     prepare_database,
 )
-from app.core.errors import AppError
 from app.core.infrastructure import (
     Endpoints,
     database_endpoint,
@@ -31,7 +25,6 @@ from app.core.infrastructure import (
     redis_endpoint,
 )
 from app.core.keys import load_signing_key
-from app.core.logging import configure_logging
 from app.llm import probe as llm_probe
 
 if TYPE_CHECKING:
@@ -56,55 +49,6 @@ cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
 
-console = Console()
-errors = Console(stderr=True)
-
-_EXPECTED_FAILURES = (
-    SettingsError,
-    DatabaseUnavailableError,
-    SchemaOutOfDateError,
-    AppError,
-    NotImplementedError,
-)
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
-def _run_cli_step(step: Callable[[], None]) -> None:
-    """Expected failures become one readable line and exit code 1, never a traceback."""
-    try:
-        step()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-            for item in error.errors()
-        )
-        raise _fail(f"invalid input: {problems}") from None
-    except _EXPECTED_FAILURES as error:
-        message = error.message if isinstance(error, AppError) else str(error)
-        raise _fail(message) from None
-
-
-def _settings(*, quiet: bool = True) -> Settings:
-    """The settings, with logging set up. A one-shot command is quiet (warnings and errors
-    only, so its own output is what a person reads) unless JEEX_LOG_LEVEL asks for more."""
-    settings = load_settings()
-    level = settings.logging.level
-    if quiet and "log_level" not in settings.model_fields_set:
-        level = "WARNING"
-    configure_logging(level, settings.logging.format)
-    return settings
-
-
-T = TypeVar("T")
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coroutine)
-
 
 def _stop_on_sigterm() -> None:
     # Until uvicorn installs its own handlers, SIGTERM would kill the process outright and
@@ -124,12 +68,12 @@ def serve(
     _stop_on_sigterm()
 
     def step() -> None:
-        settings = _settings(quiet=False)
+        settings = command_settings(quiet=False)
         # Before the key, the servers, Qdrant's files and the exports touch the data dir.
         prepare_data_dir(settings)
         load_signing_key(settings)
         with database_endpoint(settings) as database:
-            _run(
+            run(
                 prepare_database(
                     settings, database[0], embedded=database[1], schema=SchemaPolicy.MIGRATE
                 )
@@ -143,13 +87,13 @@ def serve(
                 app = create_app(settings, endpoints)
                 _print_serve_summary(settings, endpoints, host, port)
                 if settings.auth.local_sign_in:
-                    code = _run(_mint_sign_in_code(settings, database[0], email=None))
+                    code = run(_mint_sign_in_code(settings, database[0], email=None))
                     _print_sign_in_link(host, port, code)
                 with serve_address.published(settings.data_dir, host, port):
                     uvicorn.Server(serve_config(app, settings, host, port)).run()
 
     try:
-        _run_cli_step(step)
+        run_cli_step(step)
     except KeyboardInterrupt:
         errors.print("stopped")
 
@@ -245,21 +189,21 @@ def sign_in_link(
     """Print a new single-use `Sign in:` link (development only), valid for 10 minutes."""
 
     def step() -> None:
-        settings = _settings()
+        settings = command_settings()
         if not settings.auth.local_sign_in:
-            raise _fail(
+            raise fail(
                 "local sign-in is available only in development; this server runs with "
                 f"JEEX_ENVIRONMENT={settings.environment.value}"
             )
         where_host, where_port = _sign_in_address(settings, host, port)
         with database_endpoint(settings) as (url, embedded):
-            _run(
+            run(
                 prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.REQUIRE_HEAD)
             )
-            code = _run(_mint_sign_in_code(settings, url, email=email))
+            code = run(_mint_sign_in_code(settings, url, email=email))
         _print_sign_in_link(where_host, where_port, code)
 
-    _run_cli_step(step)
+    run_cli_step(step)
 
 
 def _sign_in_address(settings: Settings, host: str | None, port: int | None) -> tuple[str, int]:
@@ -267,7 +211,7 @@ def _sign_in_address(settings: Settings, host: str | None, port: int | None) -> 
     chosen_host = host if host is not None else (running.host if running else None)
     chosen_port = port if port is not None else (running.port if running else None)
     if chosen_host is None or chosen_port is None:
-        raise _fail(
+        raise fail(
             f"no running `jeex-idea serve` on {settings.data_dir}; pass --host and --port of "
             "the server the link is for"
         )
@@ -307,13 +251,13 @@ def db_upgrade(
     """Apply migrations up to a revision (default: head)."""
 
     def step() -> None:
-        settings = _settings()
+        settings = command_settings()
         with database_endpoint(settings) as (url, embedded):
-            _run(prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.LEAVE))
+            run(prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.LEAVE))
             migrations.upgrade(url, revision)
-            console.print(f"database at {_run(migrations.current_revision(url))}")
+            console.print(f"database at {run(migrations.current_revision(url))}")
 
-    _run_cli_step(step)
+    run_cli_step(step)
 
 
 @db_cli.command("downgrade")
@@ -323,13 +267,13 @@ def db_downgrade(
     """Revert migrations down to a revision."""
 
     def step() -> None:
-        settings = _settings()
+        settings = command_settings()
         with database_endpoint(settings) as (url, embedded):
-            _run(prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.LEAVE))
+            run(prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.LEAVE))
             migrations.downgrade(url, revision)
-            console.print(f"database at {_run(migrations.current_revision(url)) or 'base'}")
+            console.print(f"database at {run(migrations.current_revision(url)) or 'base'}")
 
-    _run_cli_step(step)
+    run_cli_step(step)
 
 
 @db_cli.command("current")
@@ -337,14 +281,14 @@ def db_current() -> None:
     """Print the database's current revision and the code's head."""
 
     def step() -> None:
-        settings = _settings()
+        settings = command_settings()
         with database_endpoint(settings) as (url, embedded):
-            _run(prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.LEAVE))
-            current = _run(migrations.current_revision(url))
+            run(prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.LEAVE))
+            current = run(migrations.current_revision(url))
             console.print(f"current: {current or 'base'}")
             console.print(f"head: {migrations.head_revision(url)}")
 
-    _run_cli_step(step)
+    run_cli_step(step)
 
 
 @users_cli.command("create")
@@ -357,16 +301,16 @@ def users_create(
     def step() -> None:
         from app.users.schemas import UserCreate
 
-        settings = _settings()
+        settings = command_settings()
         data = UserCreate(email=email, name=name)
         with database_endpoint(settings) as (url, embedded):
-            _run(
+            run(
                 prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.REQUIRE_HEAD)
             )
-            user = _run(_create_user(settings, url, data))
+            user = run(_create_user(settings, url, data))
         console.print(f"created user {user.email} ({user.id})", highlight=False)
 
-    _run_cli_step(step)
+    run_cli_step(step)
 
 
 async def _create_user(settings: Settings, database_url: str, data: "UserCreate") -> "UserRead":
@@ -393,13 +337,13 @@ def tokens_create(
     def step() -> None:
         from app.auth.schemas import PersonalTokenCreate
 
-        settings = _settings()
+        settings = command_settings()
         data = PersonalTokenCreate(name=name or "cli")
         with database_endpoint(settings) as (url, embedded):
-            _run(
+            run(
                 prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.REQUIRE_HEAD)
             )
-            created = _run(_create_token(settings, url, email, data))
+            created = run(_create_token(settings, url, email, data))
         errors.print(
             f"personal access token {created.name!r} for {email}; shown once, store it now:",
             highlight=False,
@@ -407,7 +351,7 @@ def tokens_create(
         # Plain print: scripts read the last line of stdout, so no markup or wrapping.
         print(created.token)
 
-    _run_cli_step(step)
+    run_cli_step(step)
 
 
 async def _create_token(
@@ -436,12 +380,12 @@ def worker() -> None:
     _stop_on_sigterm()
 
     def step() -> None:
-        settings = _settings(quiet=False)
+        settings = command_settings(quiet=False)
         endpoints = Endpoints.from_settings(settings)
-        _run(_run_worker(settings, endpoints))
+        run(_run_worker(settings, endpoints))
 
     try:
-        _run_cli_step(step)
+        run_cli_step(step)
     except KeyboardInterrupt:
         errors.print("stopped")
 
