@@ -28,6 +28,7 @@ _MEMORY_FUNCTIONS = (
     (memory_jobs.FOLLOW_LANGUAGE, memory_jobs.follow_language),
 )
 _EXPORT_FUNCTIONS = ((export_jobs.BUILD_EXPORT, export_jobs.build_export),)
+_CANCELLED_TASKS_GRACE_SECONDS = 1
 
 
 class JobWorker:
@@ -58,10 +59,20 @@ class JobWorker:
                 loop.remove_signal_handler(signum)
 
     def _end(self) -> None:
+        """Stop taking jobs and cancel every lane's tasks at once.
+
+        saq would wait its shutdown grace for them and then warn that tasks "did not finish":
+        the idle ones (a blocking dequeue, upkeep loops sleeping up to a heartbeat) never do,
+        so every stop warned. A job cut off here loses nothing: a run resumes at its stored
+        step when it is taken over, and unfinished exports are queued again on start-up.
+        """
         for lane in self.lanes:
             lane.event.set()
+            for task in lane.tasks:
+                task.cancel()
 
     async def stop(self) -> None:
+        self._end()
         for lane in self.lanes:
             await lane.stop()
 
@@ -87,6 +98,9 @@ def create_worker(
     # worker; one heartbeat interval bounds it by the job's own liveness check.
     # (A cast: saq's PartialTimersDict inherits its keys as required.)
     timers = cast(PartialTimersDict, {"sweep": settings.worker.heartbeat_seconds})
+    # The tasks `_end` cancelled finish on the loop's next turns; saq's default grace of zero
+    # would not even let them do that before it warns.
+    grace = _CANCELLED_TASKS_GRACE_SECONDS
     conversation = Worker[JobContext](
         queue,
         # The other lanes' jobs too: those queued on this lane before the lanes were split.
@@ -94,6 +108,7 @@ def create_worker(
         concurrency=settings.worker.concurrency,
         startup=recover,
         timers=timers,
+        shutdown_grace_period_s=grace,
     )
     memory = Worker[JobContext](
         memory_lane(queue),
@@ -101,6 +116,7 @@ def create_worker(
         concurrency=settings.worker.memory_concurrency,
         startup=startup,
         timers=timers,
+        shutdown_grace_period_s=grace,
     )
     exports = Worker[JobContext](
         export_lane(queue),
@@ -109,5 +125,6 @@ def create_worker(
         concurrency=settings.worker.export_concurrency,
         startup=startup,
         timers=timers,
+        shutdown_grace_period_s=grace,
     )
     return JobWorker(conversation, memory, exports, owns_signals=owns_signals)

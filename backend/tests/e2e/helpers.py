@@ -36,7 +36,10 @@ def run_cli(
 
 
 class ServeProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    """``own_group``: in a process group of its own, as a terminal runs it, so that
+    :meth:`interrupt_group` is a Ctrl-C: the signal reaches the embedded servers too."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, *, own_group: bool = False) -> None:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -47,7 +50,11 @@ class ServeProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=own_group,
         )
+
+    def interrupt_group(self) -> None:
+        os.killpg(self.process.pid, signal.SIGINT)
 
     def output(self) -> str:
         return self.log_path.read_text()

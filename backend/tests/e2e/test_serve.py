@@ -1,6 +1,9 @@
 """`jeex-idea serve` on a bare data dir, as a new user runs it."""
 
+import contextlib
 import re
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -171,3 +174,70 @@ def test_a_bad_setting_stops_start_up_naming_it(tmp_path: Path, variable: str, v
     assert result.returncode == 1
     assert variable in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _open_event_stream(base_url: str, token: str) -> threading.Thread:
+    """A client holding the project's event stream open until the server ends it."""
+    headers = {"Authorization": f"Bearer {token}"}
+    project = httpx.post(
+        f"{base_url}/api/v1/projects", json={"name": "Open stream"}, headers=headers
+    )
+    assert project.status_code == 201, project.text
+    opened = threading.Event()
+
+    def hold() -> None:
+        url = f"{base_url}/api/v1/projects/{project.json()['id']}/events"
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            httpx.stream("GET", url, headers=headers, timeout=30) as response,
+        ):
+            assert response.status_code == 200
+            opened.set()
+            for _ in response.iter_lines():
+                pass
+
+    reader = threading.Thread(target=hold, daemon=True)
+    reader.start()
+    assert opened.wait(10), "the event stream did not open"
+    return reader
+
+
+def _warnings_after(output: str, marker: str) -> list[str]:
+    shutdown = output[output.index(marker) :]
+    return [
+        line
+        for line in shutdown.splitlines()
+        if re.search(r"\[(warning|error|critical)\b", line) or "Traceback" in line
+    ]
+
+
+@pytest.mark.parametrize("stop", ["sigterm", "ctrl-c"])
+def test_serve_stops_within_five_seconds_without_warnings(tmp_path: Path, stop: str) -> None:
+    """SIGTERM with a client on an event stream; Ctrl-C (the whole process group) right after
+    start-up, while the embeddings model is still loading."""
+    serve = ServeProcess(cli_env(tmp_path / "data"), tmp_path / "serve.log", own_group=True)
+    try:
+        serve.wait_ready()
+        reader = None
+        if stop == "sigterm":
+            [code] = _sign_in_codes(serve.output(), serve.port)
+            token = _redeem(serve.base_url, code).json()["access_token"]
+            reader = _open_event_stream(serve.base_url, token)
+        started = time.monotonic()
+        if stop == "sigterm":
+            serve.process.send_signal(signal.SIGTERM)
+        else:
+            serve.interrupt_group()
+        code = serve.process.wait(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        serve.terminate()
+    output = serve.output()
+    assert code == 0, output
+    assert took <= 5, f"the stop took {took:.1f}s:\n{output}"
+    assert output.rstrip().endswith("stopped"), output
+    assert _warnings_after(output, "Shutting down") == []
+    assert _servers_using(tmp_path / "data") == []
+    if reader is not None:
+        reader.join(timeout=5)
+        assert not reader.is_alive(), "the event stream outlived the server"

@@ -1,7 +1,9 @@
 """The ``jeex-idea`` command line."""
 
+import gc
 import signal
 import sys
+from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
@@ -92,10 +94,19 @@ def serve(
                 with serve_address.published(settings.data_dir, host, port):
                     uvicorn.Server(serve_config(app, settings, host, port)).run()
 
+    _run_until_stopped(step)
+
+
+def _run_until_stopped(step: Callable[[], None]) -> None:
     try:
         run_cli_step(step)
     except KeyboardInterrupt:
         errors.print("stopped")
+    finally:
+        # The process ends here. The app gave what start-up froze back to the collector, and
+        # the interpreter's last full collection walked all of it (seconds, freeing nothing
+        # the exit does not); frozen, it is skipped.
+        gc.freeze()
 
 
 def serve_config(app: "FastAPI", settings: Settings, host: str, port: int) -> uvicorn.Config:
@@ -110,8 +121,13 @@ def serve_config(app: "FastAPI", settings: Settings, host: str, port: int) -> uv
         log_config=None,
         proxy_headers=bool(trusted),
         forwarded_allow_ips=trusted,
-        timeout_graceful_shutdown=10,
+        # Event streams end on shutdown by themselves (JEEX_EVENTS_SHUTDOWN_GRACE_SECONDS);
+        # this bounds any other request, so that a stop takes a few seconds at most.
+        timeout_graceful_shutdown=_REQUESTS_SHUTDOWN_GRACE_SECONDS,
     )
+
+
+_REQUESTS_SHUTDOWN_GRACE_SECONDS = 3
 
 
 def _print_serve_summary(settings: Settings, endpoints: Endpoints, host: str, port: int) -> None:
@@ -384,10 +400,7 @@ def worker() -> None:
         endpoints = Endpoints.from_settings(settings)
         run(_run_worker(settings, endpoints))
 
-    try:
-        run_cli_step(step)
-    except KeyboardInterrupt:
-        errors.print("stopped")
+    _run_until_stopped(step)
 
 
 async def _run_worker(settings: Settings, endpoints: Endpoints) -> None:

@@ -8,16 +8,22 @@ One model per process, shared by every embedder in it: the weights are read-only
 them costs seconds (mostly importing PyTorch) and about 100 MB. Inference runs on a single
 dedicated thread: PyTorch releases the GIL while it computes, so the event loop keeps serving;
 one thread means one batch at a time, and keeps the model off the default executor that other
-blocking work uses. PyTorch's own intra-op threads are ``JEEX_EMBEDDINGS_LOCAL_THREADS`` (one by
-default), set once, when the model loads.
+blocking work uses. That thread is a daemon: the interpreter joins a ThreadPoolExecutor's
+threads at exit, so a stop during the first load (seconds) waited for the whole load after the
+server had already shut down; nothing durable happens on it, and an embedding still in flight
+at exit is of no use to anyone. PyTorch's own intra-op threads are
+``JEEX_EMBEDDINGS_LOCAL_THREADS`` (one by default), set once, when the model loads.
 """
 
 import asyncio
+import functools
 import os
+import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import structlog
 
@@ -44,16 +50,45 @@ _OFFLINE_ENVIRONMENT = {
     "HF_HUB_DISABLE_PROGRESS_BARS": "1",
 }
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _InferenceThread(Executor):
+    """One daemon thread that runs what is submitted to it, in order."""
+
+    def __init__(self) -> None:
+        self._work: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="embeddings", daemon=True).start()
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        self._work.put((future, functools.partial(fn, *args, **kwargs)))
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            future, call = self._work.get()
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = call()
+            except BaseException as error:  # the caller awaits it, whatever it is
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+
 _lock = threading.Lock()
 _model: "SentenceTransformer | None" = None
-_executor: ThreadPoolExecutor | None = None
+_executor: _InferenceThread | None = None
 
 
-def _inference_executor() -> ThreadPoolExecutor:
+def _inference_executor() -> _InferenceThread:
     global _executor  # noqa: PLW0603 - one inference thread per process, made on first use
     with _lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embeddings")
+            _executor = _InferenceThread()
         return _executor
 
 
