@@ -44,6 +44,25 @@ def test_a_bad_llm_setting_stops_start_up_naming_the_variable(
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("provider", "base_url"),
+    [
+        ("ollama", "http://127.0.0.1:11434/v1"),
+        ("LM-Studio", "http://127.0.0.1:1234/v1"),
+        ("llama.cpp", "http://127.0.0.1:8080/v1"),
+        ("openrouter", "https://openrouter.ai/api/v1"),
+    ],
+)
+def test_a_compatible_server_named_as_the_provider_gets_the_settings_that_reach_it(
+    monkeypatch: pytest.MonkeyPatch, provider: str, base_url: str
+) -> None:
+    monkeypatch.setenv("JEEX_LLM_PROVIDER", provider)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "JEEX_LLM_PROVIDER=openai" in str(caught.value)
+    assert f"JEEX_LLM_BASE_URL={base_url}" in str(caught.value)
+
+
 def test_a_local_server_needs_no_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JEEX_LLM_MODEL", "qwen2.5:7b")
     monkeypatch.setenv("JEEX_LLM_BASE_URL", "http://127.0.0.1:11434/v1")

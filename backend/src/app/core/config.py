@@ -56,6 +56,19 @@ class LLMProvider(StrEnum):
     ANTHROPIC = "anthropic"
 
 
+# Servers people name as a provider, with the base URL each listens on by default.
+OPENAI_COMPATIBLE_SERVERS: dict[str, tuple[str, str]] = {
+    "ollama": ("Ollama", "http://127.0.0.1:11434/v1"),
+    "lmstudio": ("LM Studio", "http://127.0.0.1:1234/v1"),
+    "lm-studio": ("LM Studio", "http://127.0.0.1:1234/v1"),
+    "llamacpp": ("The llama.cpp server", "http://127.0.0.1:8080/v1"),
+    "llama.cpp": ("The llama.cpp server", "http://127.0.0.1:8080/v1"),
+    "llama-cpp": ("The llama.cpp server", "http://127.0.0.1:8080/v1"),
+    "openrouter": ("OpenRouter", "https://openrouter.ai/api/v1"),
+    "vllm": ("vLLM", "http://127.0.0.1:8000/v1"),
+}
+
+
 class LLMOutputMode(StrEnum):
     """How a model is asked for structured output: a tool call, the API's JSON-schema response
     format, or a schema written into the prompt (for small local models without either)."""
@@ -644,6 +657,19 @@ class Settings(BaseSettings):
             raise ValueError("not a database URL") from None
         if url.get_backend_name() != "postgresql" or not url.database:
             raise ValueError("must be a postgresql:// URL that names a database")
+        return value
+
+    @field_validator("llm_provider", mode="before")
+    @classmethod
+    def _compatible_server_named_as_provider(cls, value: object) -> object:
+        # These servers speak the OpenAI API: a person who names one gets the two settings that
+        # reach it, rather than only the list of the two providers.
+        if isinstance(value, str) and value.strip().lower() in OPENAI_COMPATIBLE_SERVERS:
+            name, base_url = OPENAI_COMPATIBLE_SERVERS[value.strip().lower()]
+            raise ValueError(
+                f"{name} speaks the OpenAI API: set JEEX_LLM_PROVIDER=openai (the default) and "
+                f"JEEX_LLM_BASE_URL={base_url}"
+            )
         return value
 
     @field_validator("llm_base_url", "llm_model")
