@@ -5,7 +5,6 @@ import re
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
-
 from typing import Any
 
 import pytest
