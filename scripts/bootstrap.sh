@@ -25,8 +25,8 @@ jeex_bootstrap() {
         'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')-$extras"
     if [ "$(cat "$stamp" 2>/dev/null || true)" != "$wanted" ]; then
         local started=$SECONDS
-        echo "installing the backend ($extras) into $VENV: about 200 packages and 2 GB with" \
-            "PyTorch, 3-10 minutes on a first run depending on the connection; later runs" \
+        echo "installing the backend ($extras) into $VENV: about 120 packages and 2 GB with" \
+            "PyTorch, 2-10 minutes on a first run depending on the connection; later runs" \
             "skip this" >&2
         jeex_pip install --upgrade pip
         jeex_install_torch
