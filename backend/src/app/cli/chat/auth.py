@@ -160,6 +160,6 @@ class BearerAuth(httpx.Auth):
         renewed = await self._credentials.renew(token)
         if renewed is None or renewed == token:
             return
-        await response.aclose()
+        # httpx reads and closes the refused response itself before sending this again.
         request.headers["Authorization"] = f"Bearer {renewed}"
         yield request
