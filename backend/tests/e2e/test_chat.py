@@ -193,3 +193,45 @@ def test_production_needs_a_token(stack: WebStack) -> None:
     assert code == 1
     assert "set JEEX_TOKEN to a personal access token" in output
     assert "jeex-idea tokens create" in output
+
+
+def test_a_project_picked_by_number_exports_into_a_folder(stack: WebStack, tmp_path: Path) -> None:
+    # The earlier tests of this module made the projects listed here.
+    child = spawn_chat(stack)
+    try:
+        child.expect_exact("Your projects")
+        child.expect_exact("Ночные пекарни")
+        child.expect_exact(PROMPT)
+        child.sendline("99")
+        child.expect(r"no project number 99; type 1 to \d+ or a name")
+        child.expect_exact(PROMPT)
+        child.sendline("1")
+        child.expect(r"idea\S*\s+│ (in progress|completed)")
+        child.expect_exact(PROMPT)
+        child.sendline("/help")
+        child.expect_exact("/export PATH")
+        child.expect_exact(PROMPT)
+        child.sendline(f"/export {tmp_path}")
+        child.expect(r"saved the export to (\S+\.zip)")
+        saved = Path(child.match.group(1))
+        child.expect_exact(PROMPT)
+        child.sendline("/export /no/such/folder/out.zip")
+        child.expect_exact("error: no folder /no/such/folder to save the export in")
+        child.expect_exact(PROMPT)
+        child.sendintr()  # nothing is running: Ctrl-C leaves
+        code, rest = finish(child)
+    finally:
+        child.close(force=True)
+    assert code == 0
+    assert "Traceback" not in rest
+    assert saved.parent == tmp_path
+    assert zipfile.is_zipfile(saved)
+
+    # Ctrl-C before a project is open stops the command without a traceback.
+    picking = spawn_chat(stack)
+    picking.expect_exact(PROMPT)
+    picking.sendintr()
+    code, rest = finish(picking)
+    assert code == 130
+    assert "stopped" in rest
+    assert "Traceback" not in rest

@@ -85,6 +85,10 @@ class Renderer:
         self.console.print(PROMPT, end="", style="bold", highlight=False)
         self._prompt_shown = True
 
+    def end_line(self) -> None:
+        """Leave the terminal on a fresh line (a prompt or a section may be open)."""
+        self._begin()
+
     def line_entered(self) -> None:
         """The user pressed Enter: the terminal is on a new line already."""
         self._prompt_shown = False

@@ -111,6 +111,7 @@ class ChatSession:
         self._waiting_for_line = False
         self._quit = asyncio.Event()
         self._cancelling: set[asyncio.Task[None]] = set()
+        self._command: asyncio.Task[bool] | None = None
 
     async def run(self) -> None:
         """Until /quit, Ctrl-D, Ctrl-C while nothing runs, or the project's stream ends."""
@@ -122,6 +123,7 @@ class ChatSession:
             await self._read_lines(stream)
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+            self._show.end_line()
             stream.cancel()
             # A stream that ended on its own (the project gone, access ended) raises here.
             with suppress(asyncio.CancelledError):
@@ -162,8 +164,20 @@ class ChatSession:
                 return  # asked to quit, or the stream ended
             line = line_task.result()
             self._show.line_entered()
-            if line is None or not await self._handle(line):
+            if line is None or not await self._handle_interruptibly(line):
                 return
+
+    async def _handle_interruptibly(self, line: str) -> bool:
+        """``_handle`` as a task of its own, which Ctrl-C cancels (waiting for an export)."""
+        self._command = asyncio.create_task(self._handle(line))
+        try:
+            await asyncio.wait({self._command})
+        finally:
+            command, self._command = self._command, None
+        if command.cancelled():
+            self._show.info("· stopped")
+            return True
+        return command.result()
 
     async def _handle(self, line: str) -> bool:
         """Act on one line; False when it asks to leave."""
@@ -266,8 +280,12 @@ class ChatSession:
     # --- Ctrl-C --------------------------------------------------------------------------
 
     def _interrupted(self) -> None:
+        """Ctrl-C stops what is going on: the agents' run, else a command, else the chat."""
         if not self._active_runs:
-            self._quit.set()
+            if self._command is not None:
+                self._command.cancel()
+            else:
+                self._quit.set()
             return
         self._show.info("· stopping the run (Ctrl-C again when it has stopped leaves)")
         for run_id in list(self._active_runs):
@@ -290,8 +308,15 @@ class ChatSession:
     # --- events --------------------------------------------------------------------------
 
     async def _follow_events(self, after: str) -> None:
-        async for event in self._api.events(self._project_id, after, self._reconnecting):
-            self._render(event)
+        try:
+            async for event in self._api.events(self._project_id, after, self._reconnecting):
+                self._render(event)
+        except ApiError as error:
+            if error.status == 404:
+                raise ChatError(
+                    f"the project is gone, or your access to it ended ({error.line()})"
+                ) from None
+            raise
 
     def _reconnecting(self, reason: str) -> None:
         self._show.info(f"· {reason}; reconnecting")
