@@ -11,7 +11,9 @@ import typer
 import uvicorn
 from rich.table import Table
 
+from app.cli import chat
 from app.cli.common import command_settings, console, errors, fail, run, run_cli_step
+from app.cli.local_sign_in import mint_sign_in_code
 from app.core import migrations, serve_address
 from app.core.config import LLMSettings, Settings
 from app.core.database_setup import (
@@ -89,7 +91,7 @@ def serve(
                 app = create_app(settings, endpoints)
                 _print_serve_summary(settings, endpoints, host, port)
                 if settings.auth.local_sign_in:
-                    code = run(_mint_sign_in_code(settings, database[0], email=None))
+                    code = run(mint_sign_in_code(settings, database[0], email=None))
                     _print_sign_in_link(host, port, code)
                 with serve_address.published(settings.data_dir, host, port):
                     uvicorn.Server(serve_config(app, settings, host, port)).run()
@@ -216,7 +218,7 @@ def sign_in_link(
             run(
                 prepare_database(settings, url, embedded=embedded, schema=SchemaPolicy.REQUIRE_HEAD)
             )
-            code = run(_mint_sign_in_code(settings, url, email=email))
+            code = run(mint_sign_in_code(settings, url, email=email))
         _print_sign_in_link(where_host, where_port, code)
 
     run_cli_step(step)
@@ -239,25 +241,6 @@ def _print_sign_in_link(host: str, port: int, code: str) -> None:
 
     # Plain print, one line: the link must not wrap, and it goes nowhere but the terminal.
     print(f"Sign in: {sign_in_url(host, port, code)}", flush=True)
-
-
-async def _mint_sign_in_code(settings: Settings, database_url: str, *, email: str | None) -> str:
-    from app.auth import local_sign_in
-    from app.core.db import create_engine, create_session_factory
-    from app.users import service as user_service
-
-    engine = create_engine(settings, database_url)
-    try:
-        async with create_session_factory(engine)() as session:
-            if email is None:
-                user_id = await local_sign_in.ensure_local_owner(session)
-            else:
-                user_id = (await user_service.get_user_by_email(session, email)).id
-            code = await local_sign_in.mint_sign_in_code(session, settings.auth, user_id)
-            await session.commit()
-            return code
-    finally:
-        await engine.dispose()
 
 
 @db_cli.command("upgrade")
@@ -427,6 +410,9 @@ async def _run_worker(settings: Settings, endpoints: Endpoints) -> None:
         await queue.disconnect()
         await gateway.aclose()
         await resources.close()
+
+
+cli.command("chat")(chat.chat)
 
 
 def main() -> None:
