@@ -90,7 +90,7 @@ def web_responder(body: dict[str, Any]) -> Reply | None:
     return reply
 
 
-class _ModelsThread:
+class ModelsThread:
     """The scripted model server on an event loop of its own, beside synchronous callers."""
 
     def __init__(self, chunk_delay: float) -> None:
@@ -115,7 +115,7 @@ class WebStack:
     def __init__(self, root: Path, *, chunk_delay: float = CHUNK_DELAY_SECONDS) -> None:
         self.root = root
         self.data_dir = root / "data"
-        self.models = _ModelsThread(chunk_delay)
+        self.models = ModelsThread(chunk_delay)
         self.serve: ServeProcess | None = None
         self.sign_in_url = ""
         self.second_sign_in_url = ""
