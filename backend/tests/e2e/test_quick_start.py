@@ -30,7 +30,7 @@ from tests.e2e.test_web_stack import IDEA
 from tests.e2e.web_stack import ModelsThread
 
 ROOT = Path(__file__).resolve().parents[3]
-VENV = Path(sys.executable).resolve().parent.parent
+VENV = Path(sys.prefix)  # the virtual environment this test runs in
 QUICK_START = re.compile(r"<!-- quick-start:begin -->(.*?)<!-- quick-start:end -->", re.DOTALL)
 BASH_BLOCK = re.compile(r"```bash\n(.*?)```", re.DOTALL)
 SIGN_IN = re.compile(r"^Sign in: (http://127\.0\.0\.1:8000/sign-in\?code=(\S+))$", re.MULTILINE)
@@ -137,8 +137,9 @@ class Shell:
 
     def spawn(self, command: str) -> Any:
         words = shlex.split(command)
+        # pexpect looks the program up from this process's directory, not from `cwd`.
         return pexpect.spawn(
-            words[0],
+            str(self.clone / words[0]),
             words[1:],
             cwd=str(self.clone),
             env=self.env,
