@@ -3,11 +3,13 @@
 The commands come from the README itself (between its `quick-start` markers), so the test fails
 when they stop working. Two things differ from a new user's first run, both to keep the test
 to a minute: the clone reuses this checkout's `.venv` (`JEEX_VENV`; the same pyproject.toml, so
-the script's own check finds nothing to install) and its web app's packages and build. The
+the script's own check finds nothing to install, and `JEEX_WEB_DIST_DIR` names the clone's
+web app, as the clone's own install would) and, when present, its web app's packages and build. The
 model is the test model server, standing in for OpenAI at `JEEX_LLM_BASE_URL`; the data dir is
 a temporary one (`JEEX_DATA_DIR`).
 """
 
+import hashlib
 import os
 import re
 import shlex
@@ -59,13 +61,28 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
+def _venv_is_installed_from(pyproject: Path) -> bool:
+    """Whether scripts/bootstrap.sh would find nothing to install (its stamp: the pyproject's
+    SHA-256 and the extras). Otherwise the clone's serve would reinstall this shared .venv
+    from the clone, which the test then deletes."""
+    wanted = f"{hashlib.sha256(pyproject.read_bytes()).hexdigest()}-dev"
+    stamp = VENV / ".jeex-installed"
+    return stamp.is_file() and stamp.read_text().strip() == wanted
+
+
 @pytest.fixture
 def clone(tmp_path: Path) -> Path:
     """A fresh clone of this checkout's HEAD, with its web app's packages and build."""
     target = tmp_path / "jeex-idea"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(target)], check=True, timeout=120)
+    if not _venv_is_installed_from(target / "backend" / "pyproject.toml"):
+        pytest.fail(
+            f"{VENV} is not installed from the committed backend/pyproject.toml; commit it and "
+            "run scripts/test (or the bootstrap) first"
+        )
     frontend = ROOT / "frontend"
-    (target / "frontend" / "node_modules").symlink_to(frontend / "node_modules")
+    if (frontend / "node_modules").is_dir():
+        (target / "frontend" / "node_modules").symlink_to(frontend / "node_modules")
     if (frontend / "dist").is_dir():
         shutil.copytree(frontend / "dist", target / "frontend" / "dist")
     return target
@@ -93,6 +110,8 @@ class Shell:
             {
                 "JEEX_VENV": str(VENV),
                 "JEEX_DATA_DIR": str(data_dir),
+                # What the clone's own editable install would serve.
+                "JEEX_WEB_DIST_DIR": str(clone / "frontend" / "dist"),
                 "JEEX_LLM_BASE_URL": models.server.base_url,
                 "TERM": "dumb",
                 "COLUMNS": "160",
