@@ -79,6 +79,8 @@ def test_serve_keeps_data_across_a_restart(tmp_path: Path) -> None:
         # No model set: start-up says so and names what to set.
         assert "no model configured: agents will answer llm_not_configured" in summary
         assert "JEEX_LLM_MODEL" in summary
+        assert "next: open the Sign in link in a browser" in summary
+        assert "jeex-idea chat" in summary
         assert "not configured" in summary
         assert str(data_dir) in summary
         _embedded_redis(summary, data_dir).set("survives", "restart")

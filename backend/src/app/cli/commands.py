@@ -93,6 +93,7 @@ def serve(
                 if settings.auth.local_sign_in:
                     code = run(mint_sign_in_code(settings, database[0], email=None))
                     _print_sign_in_link(host, port, code)
+                    console.print(NEXT_STEPS_HINT, highlight=False, soft_wrap=True)
                 with serve_address.published(settings.data_dir, host, port):
                     uvicorn.Server(serve_config(app, settings, host, port)).run()
 
@@ -234,6 +235,12 @@ def _sign_in_address(settings: Settings, host: str | None, port: int | None) -> 
             "the server the link is for"
         )
     return chosen_host, chosen_port
+
+
+NEXT_STEPS_HINT = (
+    "next: open the Sign in link in a browser and create a project, or chat in a terminal "
+    "with `jeex-idea chat` (`./scripts/jeex chat` from the checkout); Ctrl-C stops the service"
+)
 
 
 def _print_sign_in_link(host: str, port: int, code: str) -> None:
