@@ -9,6 +9,7 @@ import typer
 import uvicorn
 from rich.table import Table
 
+from app.cli import doctor
 from app.cli.common import command_settings, console, errors, fail, run, run_cli_step
 from app.core import migrations, serve_address
 from app.core.config import LLMSettings, Settings
@@ -48,6 +49,7 @@ tokens_cli = typer.Typer(help="Personal access tokens.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
+cli.command("doctor")(doctor.doctor)
 
 
 def _stop_on_sigterm() -> None:
