@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import psutil
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
 from app.core.embedded.redis import EmbeddedRedis
-from tests.e2e.helpers import cli_env, free_port, run_cli
+from tests.e2e.helpers import ServeProcess, cli_env, free_port, run_cli
 from tests.llm_double import ScriptedLLMServer
 from tests.llm_double.script import Reply, TextReply
 
@@ -132,13 +133,13 @@ async def test_a_healthy_embedded_setup_passes_every_check(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("part", "variable", "url", "secret"),
+    ("part", "variable", "url"),
     [
-        ("database", "JEEX_DATABASE_URL", "postgresql://jeex:pg-secret-1@127.0.0.1:{port}/jeex", "pg-secret-1"),
-        ("redis", "JEEX_REDIS_URL", "redis://:redis-secret-2@127.0.0.1:{port}/0", "redis-secret-2"),
-        ("qdrant", "JEEX_QDRANT_URL", "http://admin:qdrant-secret-3@127.0.0.1:{port}", "qdrant-secret-3"),
+        ("database", "JEEX_DATABASE_URL", "postgresql://jeex:{secret}@127.0.0.1:{port}/jeex"),
+        ("redis", "JEEX_REDIS_URL", "redis://:{secret}@127.0.0.1:{port}/0"),
+        ("qdrant", "JEEX_QDRANT_URL", "http://admin:{secret}@127.0.0.1:{port}"),
     ],
-)  # fmt: skip
+)
 def test_a_part_that_does_not_answer_fails_naming_its_variable(
     tmp_path: Path,
     database_url: str,
@@ -146,10 +147,10 @@ def test_a_part_that_does_not_answer_fails_naming_its_variable(
     part: str,
     variable: str,
     url: str,
-    secret: str,
 ) -> None:
+    secret = f"{part}-secret-4f1c9e"
     env = external_parts(tmp_path, database_url, redis_server)
-    env[variable] = url.format(port=free_port())
+    env[variable] = url.format(secret=secret, port=free_port())
 
     result = doctor(env)
 
@@ -306,3 +307,27 @@ def test_an_external_database_behind_head_fails_with_the_upgrade_command(
     assert status == "failed"
     assert "schema at no revision, the code expects" in detail
     assert fixes(result.stdout)["database"] == "run `jeex-idea db upgrade`"
+
+
+def test_beside_a_running_serve_it_asks_serve_for_its_parts_and_leaves_them_running(
+    tmp_path: Path,
+) -> None:
+    env = cli_env(tmp_path / "data")
+    serve = ServeProcess(env, tmp_path / "serve.log")
+    try:
+        serve.wait_ready()
+        result = doctor(env)
+        ready_after = httpx.get(f"{serve.base_url}/health/ready", timeout=10)
+    finally:
+        stopped = serve.terminate()
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    table = rows(result.stdout)
+    owner = f"embedded, in use by the running serve (pid {serve.process.pid}, port {serve.port})"
+    for part in ("redis", "qdrant"):
+        assert table[part] == ("ok", f"{owner}, which reports it ready")
+    assert table["database"][0] == "ok"
+    assert "schema at head" in table["database"][1]
+    # Its Valkey and Qdrant folder were not touched: serve still answers, and stops cleanly.
+    assert ready_after.status_code == 200, ready_after.text
+    assert stopped == 0, serve.output()

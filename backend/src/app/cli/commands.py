@@ -10,7 +10,15 @@ import uvicorn
 from rich.table import Table
 
 from app.cli import doctor
-from app.cli.common import command_settings, console, errors, fail, run, run_cli_step
+from app.cli.common import (
+    NO_MODEL_HINT,
+    command_settings,
+    console,
+    errors,
+    fail,
+    run,
+    run_cli_step,
+)
 from app.core import migrations, serve_address
 from app.core.config import LLMSettings, Settings
 from app.core.database_setup import (
@@ -145,13 +153,6 @@ def _print_serve_summary(settings: Settings, endpoints: Endpoints, host: str, po
         console.print(NO_MODEL_HINT, highlight=False, soft_wrap=True)
     console.print(f"data dir: {settings.data_dir}", highlight=False, soft_wrap=True)
     console.print(f"listening on http://{host}:{port}", highlight=False, soft_wrap=True)
-
-
-NO_MODEL_HINT = (
-    "no model configured: agents will answer llm_not_configured. Set JEEX_LLM_MODEL (and "
-    "JEEX_LLM_API_KEY for a hosted provider, JEEX_LLM_BASE_URL for a local or compatible "
-    "server, JEEX_LLM_PROVIDER=anthropic for Claude); the README's LLM section has set-ups."
-)
 
 
 def _model_summary(llm: LLMSettings) -> tuple[str, str]:
