@@ -5,6 +5,7 @@ for loading the embeddings model); one runs the fully embedded default.
 """
 
 import asyncio
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -236,12 +237,12 @@ async def test_a_model_that_cannot_give_the_structured_output_fails_suggesting_a
     assert status == "failed"
     assert "llm_invalid_output" in detail
     fix = fixes(result.stdout)["model"]
-    assert "in tool mode, even after 1 retries" in fix
+    assert "in tool mode, even after 1 retry" in fix
     assert "JEEX_LLM_OUTPUT_MODE=native or JEEX_LLM_OUTPUT_MODE=prompted" in fix
     assert attempts == 2  # the answer, and the one retry with the errors fed back
 
 
-async def test_secrets_never_appear_and_the_test_call_leaves_no_budget_behind(
+async def test_each_distinct_model_gets_one_test_call_leaving_no_budget_and_no_secret_shown(
     tmp_path: Path, database_url: str, redis_server: EmbeddedRedis
 ) -> None:
     redis = Redis.from_url(redis_server.url)
@@ -249,23 +250,29 @@ async def test_secrets_never_appear_and_the_test_call_leaves_no_budget_behind(
     async with ScriptedLLMServer() as server:
         env = with_model(external_parts(tmp_path, database_url, redis_server), server, "scripted")
         env["JEEX_LLM_API_KEY"] = LLM_API_KEY
+        agent_models = {"qa_expert": "scripted-small", "risk_manager": "scripted-small"}
+        env["JEEX_LLM_AGENT_MODELS"] = json.dumps(agent_models)
         result = await doctor_async(env)
-        sent_keys = [
-            exchange.body for exchange in server.exchanges() if "ready" in str(exchange.body)
-        ]
+        called = sorted(str(body["model"]) for body in doctor_calls(server))
     after = set(await redis.keys("*llm*"))
     await redis.aclose()
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert rows(result.stdout)["model"][0] == "ok"
-    assert len(sent_keys) == 1
+    table = rows(result.stdout)
+    assert table["model"][0] == "ok"
+    status, detail = table["model (qa_expert, risk_manager)"]
+    assert status == "ok"
+    assert "scripted-small" in detail
+    assert "although the provider does not list it" in detail  # the double lists "scripted"
+    assert called == ["scripted", "scripted-small"]
+    # The calls' budget reservations and slots are gone again.
+    assert after == before
     output = result.stdout + result.stderr
     redis_password = urlsplit(redis_server.url).password
     for secret in (LLM_API_KEY, DATABASE_PASSWORD, redis_password):
         assert secret
         assert secret not in output
-    assert "redis://:***@127.0.0.1" in rows(result.stdout)["redis"][1]
-    assert after == before
+    assert "redis://:***@127.0.0.1" in table["redis"][1]
 
 
 def test_a_bad_setting_is_one_failed_row_naming_the_variable(tmp_path: Path) -> None:

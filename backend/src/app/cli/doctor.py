@@ -25,7 +25,16 @@ from app.cli.doctor_parts import (
     redis_check,
     served_readiness,
 )
-from app.cli.doctor_report import Report, Status, failed, guarded, ok, print_report, skipped
+from app.cli.doctor_report import (
+    Report,
+    Status,
+    failed,
+    guarded,
+    guarded_rows,
+    ok,
+    print_report,
+    skipped,
+)
 from app.core import serve_address
 from app.core.config import Settings, SettingsError
 
@@ -98,5 +107,6 @@ async def _diagnose(settings: Settings, report: Report, stack: ExitStack) -> Non
     report.add(redis_row)
     report.add(await guarded("qdrant", lambda: qdrant_check(settings, usable, serve, served)))
     report.add(await embeddings)
-    for row in await model_rows(settings, redis_url, no_redis_reason(redis_row, serve)):
+    no_redis = no_redis_reason(redis_row, serve)
+    for row in await guarded_rows("model", lambda: model_rows(settings, redis_url, no_redis)):
         report.add(row)

@@ -54,7 +54,7 @@ async def model_rows(settings: Settings, redis_url: str | None, no_redis: str) -
         return [
             failed(
                 "model",
-                f"{_model_where(llm)}: {reached.error}",
+                f"{_model_where(llm, _configured_names(llm))}: {reached.error}",
                 _unreachable_fix(llm, reached.error),
             )
         ]
@@ -149,9 +149,13 @@ async def _test_call(
     return _CallOutcome(time.perf_counter() - started)
 
 
-def _model_where(llm: LLMSettings, model: str | None = None) -> str:
+def _configured_names(llm: LLMSettings) -> str:
+    return ", ".join(sorted({name for name in (llm.model, *llm.agent_models.values()) if name}))
+
+
+def _model_where(llm: LLMSettings, model: str) -> str:
     where = redact_url(llm.base_url) if llm.base_url is not None else "the provider's own API"
-    return f"{llm.provider.value} {model or llm.model} at {where}"
+    return f"{llm.provider.value} {model} at {where}"
 
 
 def _model_row(
@@ -216,7 +220,7 @@ def _call_fix(llm: LLMSettings, error: Exception) -> str:
     if isinstance(error, LLMInvalidOutputError):
         return (
             f"the model did not produce the structured output in {mode.value} mode, even after "
-            f"{llm.output_retries} retries: try {others}, or a more capable model"
+            f"{_retries(llm.output_retries)}: try {others}, or a more capable model"
         )
     if isinstance(error, LLMRequestRejectedError):
         return (
@@ -231,6 +235,10 @@ def _call_fix(llm: LLMSettings, error: Exception) -> str:
     return (
         "the provider is unavailable or limiting us: try again later, and check JEEX_LLM_BASE_URL"
     )
+
+
+def _retries(count: int) -> str:
+    return f"{count} {'retry' if count == 1 else 'retries'}"
 
 
 def _unreachable_fix(llm: LLMSettings, error: str) -> str:

@@ -7,7 +7,9 @@ import time
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
 
+import asyncpg
 from pydantic import BaseModel
+from sqlalchemy.engine import make_url
 
 from app.cli.doctor_report import Report, Row, Status, failed, guarded, ok, skipped
 from app.core import migrations, serve_address
@@ -71,7 +73,7 @@ async def database_row(settings: Settings, stack: ExitStack, *, usable: bool) ->
         )
     try:
         version, current = await _database_state(settings, url, embedded=embedded)
-    except (OSError, TimeoutError, _postgres_error()) as error:
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
         return failed(
             part,
             f"cannot connect to the {describe_database(url)} ({type(error).__name__})",
@@ -93,13 +95,6 @@ async def database_row(settings: Settings, stack: ExitStack, *, usable: bool) ->
     )
 
 
-def _postgres_error() -> type[Exception]:
-    import asyncpg
-
-    error: type[Exception] = asyncpg.PostgresError
-    return error
-
-
 def _database_fix(embedded: bool) -> str:
     if embedded:
         return (
@@ -116,8 +111,6 @@ async def _database_state(
     settings: Settings, url: str, *, embedded: bool
 ) -> tuple[str, str | None]:
     """The server's version and the schema's revision (None: never migrated)."""
-    import asyncpg
-    from sqlalchemy.engine import make_url
 
     timeout = settings.database_connect_timeout_seconds
     if embedded:

@@ -77,11 +77,23 @@ async def guarded(part: str, check: Callable[[], Awaitable[Row]]) -> Row:
     try:
         return await check()
     except Exception as error:
-        return failed(
-            part,
-            f"unexpected {type(error).__name__}: {error}",
-            "run again with JEEX_LOG_LEVEL=DEBUG for details; this is worth reporting as a bug",
-        )
+        return _unexpected(part, error)
+
+
+async def guarded_rows(part: str, check: Callable[[], Awaitable[list[Row]]]) -> list[Row]:
+    """:func:`guarded` for a check that answers with several rows."""
+    try:
+        return await check()
+    except Exception as error:
+        return [_unexpected(part, error)]
+
+
+def _unexpected(part: str, error: Exception) -> Row:
+    return failed(
+        part,
+        f"unexpected {type(error).__name__}: {error}",
+        "run again with JEEX_LOG_LEVEL=DEBUG for details; this is worth reporting as a bug",
+    )
 
 
 def print_report(report: Report) -> None:
