@@ -30,6 +30,8 @@ FAST_MODEL_CALLS = {
     "JEEX_LLM_BACKOFF_MAX_SECONDS": "0.05",
     "JEEX_LLM_OUTPUT_RETRIES": "1",
 }
+ANSWERED = ("ok", "structured test call answered")
+NO_REDIS = ("skipped", "test call skipped: redis unavailable")
 
 
 def doctor(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -134,32 +136,42 @@ async def test_a_healthy_embedded_setup_passes_every_check(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("part", "variable", "url"),
+    ("part", "variable", "url", "model"),
     [
-        ("database", "JEEX_DATABASE_URL", "postgresql://jeex:{secret}@127.0.0.1:{port}/jeex"),
-        ("redis", "JEEX_REDIS_URL", "redis://:{secret}@127.0.0.1:{port}/0"),
-        ("qdrant", "JEEX_QDRANT_URL", "http://admin:{secret}@127.0.0.1:{port}"),
+        (
+            "database",
+            "JEEX_DATABASE_URL",
+            "postgresql://jeex:{secret}@127.0.0.1:{port}/jeex",
+            ANSWERED,
+        ),
+        # The model's test call needs Redis for its limits, so it is not made.
+        ("redis", "JEEX_REDIS_URL", "redis://:{secret}@127.0.0.1:{port}/0", NO_REDIS),
+        ("qdrant", "JEEX_QDRANT_URL", "http://admin:{secret}@127.0.0.1:{port}", ANSWERED),
     ],
 )
-def test_a_part_that_does_not_answer_fails_naming_its_variable(
+async def test_a_part_that_does_not_answer_fails_naming_its_variable(
     tmp_path: Path,
     database_url: str,
     redis_server: EmbeddedRedis,
     part: str,
     variable: str,
     url: str,
+    model: tuple[str, str],
 ) -> None:
     secret = f"{part}-secret-4f1c9e"
-    env = external_parts(tmp_path, database_url, redis_server)
-    env[variable] = url.format(secret=secret, port=free_port())
-
-    result = doctor(env)
+    async with ScriptedLLMServer() as server:
+        env = with_model(external_parts(tmp_path, database_url, redis_server), server, "scripted")
+        env[variable] = url.format(secret=secret, port=free_port())
+        result = await doctor_async(env)
 
     assert result.returncode == 1, result.stdout + result.stderr
     table = rows(result.stdout)
     assert table[part][0] == "failed", table
-    others = {name: status for name, (status, _) in table.items() if name != part}
-    assert set(others.values()) <= {"ok", "not configured"}, table
+    assert table["model"][0] == model[0], table
+    assert model[1] in table["model"][1]
+    others = {name: status for name, (status, _) in table.items() if name not in (part, "model")}
+    assert set(others.values()) == {"ok"}, table
+    assert list(fixes(result.stdout)) == [part]
     assert variable in fixes(result.stdout)[part]
     assert "1 of 7 checks failed" in result.stdout
     assert secret not in result.stdout + result.stderr

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, Field
 
-from app.cli.doctor_report import Row, Status, failed, ok, skipped
+from app.cli.doctor_report import Row, Status, failed, ok
 from app.core.config import LLMOutputMode, LLMSettings, Settings
 from app.core.infrastructure import redact_url
 from app.llm import probe as llm_probe
@@ -177,8 +177,9 @@ def _model_row(
     if outcome is None:
         if not listed:
             return failed(label, f"{where}: not in the provider's model list", not_offered)
-        return skipped(
-            label, f"{where}: reachable; structured test call skipped: {skipped_because}"
+        # Reachable and listed, but not tried: neither ok nor failed.
+        return Row(
+            label, Status.SKIPPED, f"{where}: reachable; test call skipped: {skipped_because}"
         )
     if outcome.error is None:
         unlisted = "" if listed else " (although the provider does not list it)"

@@ -249,7 +249,15 @@ async def _qdrant_row(settings: Settings) -> Row:
         async with asyncio.timeout(deadline):
             names = [item.name for item in (await client.get_collections()).collections]
             size = await _collection_size(client, settings.memory.collection, names)
-    except (ResponseHandlingException, UnexpectedResponse, OSError, TimeoutError) as error:
+    except TimeoutError:
+        return failed(
+            "qdrant",
+            f"{where}: no answer within {deadline:g}s",
+            f"{fix}; a slow server needs a larger JEEX_HEALTH_CHECK_TIMEOUT_SECONDS",
+        )
+    except UnexpectedResponse as error:
+        return failed("qdrant", f"{where}: answered HTTP {error.status_code}", fix)
+    except (ResponseHandlingException, OSError) as error:
         return failed("qdrant", f"{where}: cannot list collections ({type(error).__name__})", fix)
     finally:
         await client.close()

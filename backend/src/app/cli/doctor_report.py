@@ -18,6 +18,7 @@ class Status(StrEnum):
     NOT_CONFIGURED = "not configured"
 
 
+_SHORTEST_HIDDEN = 4
 _STATUS_STYLE = {
     Status.OK: "green",
     Status.FAILED: "bold red",
@@ -66,8 +67,12 @@ class Report:
             self.secrets.add(password)
 
     def hide(self, text: str) -> str:
+        """``text`` with every secret masked. A safety net: URLs are shown redacted and keys
+        never, so what this catches is a secret quoted in an error message. Secrets shorter
+        than a few characters are left, or every such letter in the report would go."""
         for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
+            if len(secret) >= _SHORTEST_HIDDEN:
+                text = text.replace(secret, "***")
         return text
 
 
