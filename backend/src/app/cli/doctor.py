@@ -42,8 +42,11 @@ _PARTS = ("data dir", "database", "redis", "qdrant", "embeddings", "model")
 
 
 def doctor() -> None:
-    """Check every part, load the embeddings model, make one small structured model call, and
-    print what works and how to fix what does not (exit code 1 when something failed)."""
+    """Check every part and the model, and say how to fix what does not work.
+
+    Loads the embeddings model and makes one small structured call to each configured model in
+    JEEX_LLM_OUTPUT_MODE. Exit code 1 when a check failed.
+    """
     report = Report()
     settings = _load_settings(report)
     if settings is None:
