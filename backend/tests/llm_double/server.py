@@ -10,7 +10,7 @@ import json
 import socket
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -88,6 +88,7 @@ class ScriptedLLMServer:
         delay: float = 0.0,
         hold: "Callable[[dict[str, Any]], float] | None" = None,
         chunk_delay: float = 0.0,
+        known_models: "Sequence[str] | None" = None,
     ) -> None:
         # Decides a healthy reply from the request itself when a test needs real content
         # (a conversation); returning None leaves the reply to the generic script.
@@ -102,6 +103,9 @@ class ScriptedLLMServer:
         # Seconds before each streamed chunk unless the directive names its own: a model that
         # writes visibly, for a person (or a browser test) watching the text come in.
         self.chunk_delay = chunk_delay
+        # None: every model name is served and /models lists "scripted". Names: only these are
+        # listed, and a request for any other is refused as OpenAI refuses an unknown model.
+        self.known_models = None if known_models is None else tuple(known_models)
         self._state = _State()
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -167,10 +171,23 @@ class ScriptedLLMServer:
 
     async def _models(self, request: Request) -> Response:
         self.model_list_requests += 1
-        return JSONResponse({"object": "list", "data": [{"id": "scripted", "object": "model"}]})
+        names = self.known_models if self.known_models is not None else ("scripted",)
+        listed = [{"id": name, "object": "model"} for name in names]
+        return JSONResponse({"object": "list", "data": listed})
+
+    def _unknown_model(self, body: dict[str, Any]) -> Response | None:
+        model = str(body.get("model"))
+        if self.known_models is None or model in self.known_models:
+            return None
+        message = f"The model `{model}` does not exist or you do not have access to it."
+        error = {"message": message, "type": "invalid_request_error", "param": None}
+        return JSONResponse({"error": error | {"code": "model_not_found"}}, 404)
 
     async def _chat_completions(self, request: Request) -> Response:
         body: dict[str, Any] = await request.json()
+        refused = self._unknown_model(body)
+        if refused is not None:
+            return refused
         script = parse_directive(body.get("messages", []))
         self._state.counts[script.key] += 1
         number = self._state.counts[script.key]

@@ -11,8 +11,16 @@ import typer
 import uvicorn
 from rich.table import Table
 
-from app.cli import chat
-from app.cli.common import command_settings, console, errors, fail, run, run_cli_step
+from app.cli import chat, doctor
+from app.cli.common import (
+    NO_MODEL_HINT,
+    command_settings,
+    console,
+    errors,
+    fail,
+    run,
+    run_cli_step,
+)
 from app.cli.local_sign_in import mint_sign_in_code
 from app.core import migrations, serve_address
 from app.core.config import LLMSettings, Settings
@@ -52,6 +60,7 @@ tokens_cli = typer.Typer(help="Personal access tokens.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(users_cli, name="users")
 cli.add_typer(tokens_cli, name="tokens")
+cli.command("doctor")(doctor.doctor)
 
 
 def _stop_on_sigterm() -> None:
@@ -162,13 +171,6 @@ def _print_serve_summary(settings: Settings, endpoints: Endpoints, host: str, po
         console.print(NO_MODEL_HINT, highlight=False, soft_wrap=True)
     console.print(f"data dir: {settings.data_dir}", highlight=False, soft_wrap=True)
     console.print(f"listening on http://{host}:{port}", highlight=False, soft_wrap=True)
-
-
-NO_MODEL_HINT = (
-    "no model configured: agents will answer llm_not_configured. Set JEEX_LLM_MODEL (and "
-    "JEEX_LLM_API_KEY for a hosted provider, JEEX_LLM_BASE_URL for a local or compatible "
-    "server, JEEX_LLM_PROVIDER=anthropic for Claude); the README's LLM section has set-ups."
-)
 
 
 def _model_summary(llm: LLMSettings) -> tuple[str, str]:

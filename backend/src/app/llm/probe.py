@@ -76,3 +76,19 @@ async def _models_list_error(settings: LLMSettings, timeout_seconds: float) -> s
     if response.is_error:
         return f"the provider answered HTTP {response.status_code}"
     return None
+
+
+async def available_models(settings: LLMSettings, timeout_seconds: float) -> list[str] | None:
+    """The model names the provider lists, or None when it gives no readable list (some
+    compatible servers answer the request without one)."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout_seconds) as client:
+            response = await client.get(models_url(settings), headers=_auth_headers(settings))
+        if response.is_error:
+            return None
+        listed = response.json().get("data")
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return None
+    if not isinstance(listed, list):
+        return None
+    return [str(item["id"]) for item in listed if isinstance(item, dict) and "id" in item]
