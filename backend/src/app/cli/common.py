@@ -20,7 +20,7 @@ errors = Console(stderr=True)
 NO_MODEL_HINT = (
     "no model configured: agents will answer llm_not_configured. Set JEEX_LLM_MODEL (and "
     "JEEX_LLM_API_KEY for a hosted provider, JEEX_LLM_BASE_URL for a local or compatible "
-    "server, JEEX_LLM_PROVIDER=anthropic for Claude); the README's \"Connect a model\" has "
+    'server, JEEX_LLM_PROVIDER=anthropic for Claude); the README\'s "Connect a model" has '
     "set-ups."
 )
 
