@@ -222,8 +222,8 @@ def test_serve_stops_within_five_seconds_without_warnings(tmp_path: Path, stop: 
         serve.wait_ready()
         reader = None
         if stop == "sigterm":
-            [code] = _sign_in_codes(serve.output(), serve.port)
-            token = _redeem(serve.base_url, code).json()["access_token"]
+            [sign_in_code] = _sign_in_codes(serve.output(), serve.port)
+            token = _redeem(serve.base_url, sign_in_code).json()["access_token"]
             reader = _open_event_stream(serve.base_url, token)
         started = time.monotonic()
         if stop == "sigterm":
