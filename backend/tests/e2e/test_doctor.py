@@ -328,25 +328,41 @@ def test_an_external_database_behind_head_fails_with_the_upgrade_command(
     assert fixes(result.stdout)["database"] == "run `jeex-idea db upgrade`"
 
 
-def test_beside_a_running_serve_it_asks_serve_for_its_parts_and_leaves_them_running(
+async def test_beside_a_running_serve_it_uses_serve_s_parts_and_leaves_them_running(
     tmp_path: Path,
 ) -> None:
-    env = cli_env(tmp_path / "data")
-    serve = ServeProcess(env, tmp_path / "serve.log")
-    try:
-        serve.wait_ready()
-        result = doctor(env)
-        ready_after = httpx.get(f"{serve.base_url}/health/ready", timeout=10)
-    finally:
-        stopped = serve.terminate()
+    async with ScriptedLLMServer() as server:
+        env = with_model(cli_env(tmp_path / "data"), server, "scripted")
+        serve = ServeProcess(env, tmp_path / "serve.log")
+        try:
+            # Off the loop: serve's readiness asks the model server, which runs on it.
+            await asyncio.to_thread(serve.wait_ready)
+            result = await doctor_async(env)
+            ready_after = await asyncio.to_thread(
+                httpx.get, f"{serve.base_url}/health/ready", timeout=10
+            )
+        finally:
+            stopped = await asyncio.to_thread(serve.terminate)
+        calls = doctor_calls(server)
 
     assert result.returncode == 0, result.stdout + result.stderr
     table = rows(result.stdout)
-    owner = f"embedded, in use by the running serve (pid {serve.process.pid}, port {serve.port})"
-    for part in ("redis", "qdrant"):
-        assert table[part] == ("ok", f"{owner}, which reports it ready")
+    where = f"(pid {serve.process.pid}, port {serve.port})"
+    owner = f"the running serve {where}"
+    # Its Valkey, reached with the password file, carries the model's test call.
+    status, detail = table["redis"]
+    assert status == "ok"
+    assert detail.startswith("Valkey ")
+    assert detail.endswith(f"PING answered, the running serve's {where}")
+    assert table["model"][0] == "ok"
+    assert "structured test call answered" in table["model"][1]
+    assert len(calls) == 1
+    # Qdrant's folder is locked by serve: its readiness answers for it.
+    assert table["qdrant"] == ("ok", f"embedded, in use by {owner}, which reports it ready")
     assert table["database"][0] == "ok"
     assert "schema at head" in table["database"][1]
+    password = (tmp_path / "data" / "redis" / "password").read_text().strip()
+    assert password not in result.stdout + result.stderr
     # Its Valkey and Qdrant folder were not touched: serve still answers, and stops cleanly.
     assert ready_after.status_code == 200, ready_after.text
     assert stopped == 0, serve.output()

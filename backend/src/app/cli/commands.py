@@ -6,6 +6,7 @@ import sys
 from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlsplit
 
 import typer
 import uvicorn
@@ -103,7 +104,10 @@ def serve(
                     code = run(mint_sign_in_code(settings, database[0], email=None))
                     _print_sign_in_link(host, port, code)
                     console.print(NEXT_STEPS_HINT, highlight=False, soft_wrap=True)
-                with serve_address.published(settings.data_dir, host, port):
+                embedded_redis_port = urlsplit(redis[0]).port if redis[1] else None
+                with serve_address.published(
+                    settings.data_dir, host, port, redis_port=embedded_redis_port
+                ):
                     uvicorn.Server(serve_config(app, settings, host, port)).run()
 
     _run_until_stopped(step)

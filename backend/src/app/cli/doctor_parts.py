@@ -139,6 +139,8 @@ async def redis_check(
     """The redis row, and the URL the model's test call can use (None when it cannot)."""
     part = "redis"
     if settings.redis_url is None:
+        if serve is not None and serve.redis_port is not None:
+            return await _serves_redis(settings, report, serve, serve.redis_port)
         if serve is not None:
             return _served_row(part, serve, served), None
         if not usable:
@@ -155,6 +157,31 @@ async def redis_check(
     report.remember_password(url)
     row = await guarded(part, lambda: _redis_row(settings, url, embedded=embedded))
     return row, url if row.status is Status.OK else None
+
+
+async def _serves_redis(
+    settings: Settings, report: Report, serve: serve_address.ServeAddress, port: int
+) -> tuple[Row, str | None]:
+    """The running serve's own Valkey, reached with the password file beside it: a second
+    server on the same files would stop serve's, and the model's test call needs one."""
+    from app.core.embedded.redis import read_password
+
+    try:
+        password = await asyncio.to_thread(read_password, settings.data_dir / "redis")
+    except (OSError, ValueError) as error:
+        return failed(
+            "redis",
+            f"the running serve's Valkey password cannot be read ({type(error).__name__})",
+            f"look at {settings.data_dir / 'redis' / 'password'}: doctor runs as the same OS user "
+            "as serve",
+        ), None
+    url = f"redis://:{password}@127.0.0.1:{port}/0"
+    report.remember_password(url)
+    row = await guarded("redis", lambda: _redis_row(settings, url, embedded=True))
+    if row.status is not Status.OK:
+        return row, None
+    owner = f"the running serve's (pid {serve.pid}, port {serve.port})"
+    return ok("redis", f"{row.detail.removeprefix('embedded ')}, {owner}"), url
 
 
 async def _redis_row(settings: Settings, url: str, *, embedded: bool) -> Row:

@@ -43,6 +43,14 @@ class _PasswordProtectedServer(ValkeyServer):
         return super().client(password=self._password, **kwargs)
 
 
+def read_password(directory: Path) -> str:
+    """The password of a server that runs already; ValueError when the file is empty."""
+    password = (directory / PASSWORD_FILE).read_text().strip()
+    if not password:
+        raise ValueError(f"{directory / PASSWORD_FILE} is empty")
+    return password
+
+
 def load_or_create_password(directory: Path) -> str:
     """The server's password: generated once with ``secrets``, then read back on each start."""
     path = directory / PASSWORD_FILE
