@@ -1,6 +1,7 @@
 """The ZIP itself: its layout, its manifest, and the check that what was stored matches.
 
-Pure and synchronous (CPU work on bytes): the job runs these in a thread.
+Pure and synchronous (CPU work on bytes): the job runs these in a thread. Every layout keeps
+this much; the others add their own files beside it (see ``app.exports.layouts``).
 
     <project-slug>/README.md
     <project-slug>/01-idea/idea.md
@@ -21,17 +22,15 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from app.exports.exceptions import ArchiveIntegrityError
-from app.exports.naming import project_slug
+from app.exports.formats import ExportFormat
+from app.exports.layouts import LayoutFiles, LayoutSource, SourceDocument, render_layout
+from app.exports.naming import ascii_slug, project_slug
+from app.exports.outline import outline
+from app.exports.paths import DOCUMENT_PATHS, MANIFEST_PATH, README_PATH
 from app.exports.readme import IndexEntry, readme_language, render_readme
-from app.exports.schemas import Manifest, ManifestFile, ManifestProject
+from app.exports.schemas import Manifest, ManifestFile, ManifestGap, ManifestProject
 from app.projects.stages import STAGE_ORDER, DocumentType
 
-README_PATH = "README.md"
-MANIFEST_PATH = "manifest.json"
-DOCUMENT_PATHS: dict[DocumentType, str] = {
-    document_type: f"{number:02d}-{document_type.value}/{document_type.value}.md"
-    for number, document_type in enumerate(STAGE_ORDER, start=1)
-}
 _FILE_MODE = 0o644 << 16
 
 
@@ -50,6 +49,7 @@ class ArchiveRequest:
     requested_at: datetime
     generated_at: datetime
     documents: dict[DocumentType, ArchivedDocument]
+    export_format: ExportFormat = ExportFormat.JEEX
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,19 @@ def _absent(document_type: DocumentType) -> ManifestFile:
     )
 
 
+def _layout(request: ArchiveRequest) -> LayoutFiles:
+    source = LayoutSource(
+        project_name=request.project_name,
+        slug=ascii_slug(request.project_name, request.project_id),
+        generated_at=request.generated_at,
+        documents={
+            document_type: SourceDocument(document.version, outline(document.content))
+            for document_type, document in request.documents.items()
+        },
+    )
+    return render_layout(request.export_format, source)
+
+
 def _file_contents(request: ArchiveRequest) -> dict[str, bytes]:
     """Every file but the manifest, by path inside the project folder, in archive order."""
     entries = []
@@ -112,7 +125,7 @@ def _file_contents(request: ArchiveRequest) -> dict[str, bytes]:
     return files
 
 
-def _manifest(request: ArchiveRequest, files: dict[str, bytes]) -> Manifest:
+def _manifest(request: ArchiveRequest, files: dict[str, bytes], layout: LayoutFiles) -> Manifest:
     listed = [_present(README_PATH, None, None, files[README_PATH])]
     for document_type in STAGE_ORDER:
         document = request.documents.get(document_type)
@@ -121,6 +134,7 @@ def _manifest(request: ArchiveRequest, files: dict[str, bytes]) -> Manifest:
         else:
             path = DOCUMENT_PATHS[document_type]
             listed.append(_present(path, document_type, document.version, files[path]))
+    listed += [_present(path, None, None, files[path]) for path in layout.files]
     return Manifest(
         export_id=request.export_id,
         project=ManifestProject(
@@ -130,9 +144,14 @@ def _manifest(request: ArchiveRequest, files: dict[str, bytes]) -> Manifest:
         ),
         language=request.language,
         readme_language=readme_language(request.language),
+        layout=request.export_format,
         requested_at=request.requested_at,
         generated_at=request.generated_at,
         files=listed,
+        gaps=[
+            ManifestGap(file=gap.file, missing=gap.missing, source=gap.source)
+            for gap in layout.gaps
+        ],
     )
 
 
@@ -142,7 +161,12 @@ def _manifest_bytes(manifest: Manifest) -> bytes:
 
 def build_archive(request: ArchiveRequest) -> BuiltArchive:
     files = _file_contents(request)
-    manifest = _manifest(request, files)
+    layout = _layout(request)
+    clashes = set(files) & set(layout.files)
+    if clashes or MANIFEST_PATH in layout.files:
+        raise ValueError(f"the {request.export_format} layout overwrites {sorted(clashes)}")
+    files.update({path: content.encode() for path, content in layout.files.items()})
+    manifest = _manifest(request, files, layout)
     files[MANIFEST_PATH] = _manifest_bytes(manifest)
     # Every entry carries the generation time, so the same request packs to the same bytes.
     timestamp = request.generated_at.timetuple()[:6]

@@ -28,6 +28,7 @@ from app.exports.archive import (
     verify_archive,
 )
 from app.exports.exceptions import ArchiveIntegrityError
+from app.exports.formats import ExportFormat
 from app.exports.models import Export, ExportStatus
 from app.exports.resources import ExportResources
 from app.exports.storage import archive_key, read_all
@@ -79,6 +80,7 @@ async def _archive_request(
         requested_at=export.created_at,
         generated_at=export.generated_at,
         documents=documents,
+        export_format=ExportFormat(export.format),
     )
 
 

@@ -40,11 +40,16 @@ class Export(UUIDPrimaryKey, Base):
         # The cleanup's two questions: which ready archives expired, which builds never ended.
         Index("export_status_expires_at_idx", "status", "expires_at"),
         Index("export_requested_by_idx", "requested_by"),
+        CheckConstraint(
+            "format IN ('jeex', 'agents', 'spec-kit', 'kiro', 'openspec')", name="format"
+        ),
     )
 
     project_id: Mapped[UUID] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     requested_by: Mapped[UUID | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), server_default=text("'queued'"))
+    # The layout (ExportFormat); part of what makes two requests the same export.
+    format: Mapped[str] = mapped_column(String(16), server_default=text("'jeex'"))
     # {document_type: version} of the documents that existed at request time.
     document_versions: Mapped[dict[str, int]] = mapped_column(JSONB)
     # The project as it was named then: the archive's folder and file name come from it.

@@ -145,7 +145,7 @@ _MAX_SUMMARY_CHARS = 200
 _MAX_INLINE_CHARS = 1_000
 
 
-def _without_comments(text: str) -> str:
+def without_comments(text: str) -> str:
     """Drop ``<!-- … -->`` in one pass (a regex would rescan after every unclosed one)."""
     kept: list[str] = []
     position = 0
@@ -169,7 +169,7 @@ def readme_language(language: str | None) -> str:
 def _blocks(content: str) -> list[list[str]]:
     """The document's paragraphs (runs of non-blank lines), without front matter, comments
     and fenced code."""
-    text = _without_comments(_FRONT_MATTER.sub("", content.replace("\r\n", "\n")))
+    text = without_comments(_FRONT_MATTER.sub("", content.replace("\r\n", "\n")))
     blocks: list[list[str]] = [[]]
     in_code = False
     for line in text.split("\n"):
@@ -197,10 +197,10 @@ def document_title(content: str) -> str | None:
         for line in block:
             match = _ATX_HEADING.match(line.strip()[:_MAX_INLINE_CHARS])
             if match:
-                return _plain(match.group(1))
+                return plain_text(match.group(1))
         setext = _setext_title(block)
         if setext is not None:
-            return _plain(setext)
+            return plain_text(setext)
     return None
 
 
@@ -222,14 +222,14 @@ def document_summary(content: str) -> str | None:
     for block in _blocks(content):
         if not _is_prose(block):
             continue
-        paragraph = _plain(" ".join(line.strip() for line in block))
+        paragraph = plain_text(" ".join(line.strip() for line in block))
         if not paragraph:
             continue
         return _shorten(_SENTENCE_END.split(paragraph, maxsplit=1)[0].strip())
     return None
 
 
-def _plain(text: str) -> str:
+def plain_text(text: str) -> str:
     text = text[:_MAX_INLINE_CHARS]
     for pattern, replacement in _INLINE:
         text = pattern.sub(replacement, text)

@@ -43,16 +43,19 @@ async def find_reusable(
     session: AsyncSession,
     project_id: AccessibleProjectID,
     *,
+    export_format: str,
     document_versions: dict[str, int],
     project_name: str,
     language: str | None,
     now: datetime,
 ) -> Export | None:
-    """An export of exactly this content that is on its way or still downloadable."""
+    """An export of exactly this content, in this layout, that is on its way or still
+    downloadable."""
     result = await session.execute(
         select(Export)
         .where(
             Export.project_id == project_id,
+            Export.format == export_format,
             Export.document_versions == document_versions,
             Export.project_name == project_name,
             Export.language.is_not_distinct_from(language),

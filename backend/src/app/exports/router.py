@@ -1,17 +1,18 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
 from app.core.deps import JobQueueDep, SessionDep
 from app.core.errors import error_responses
 from app.exports import service as export_service
+from app.exports.formats import ExportFormat
 from app.exports.models import ExportStatus
 from app.exports.naming import content_disposition
 from app.exports.resources import ExportResourcesDep
-from app.exports.schemas import ExportRead
+from app.exports.schemas import ExportCreate, ExportRead
 from app.projects.dependencies import ProjectEditor, ProjectViewer
 
 router = APIRouter(prefix="/projects/{project_id}/exports", tags=["exports"])
@@ -52,13 +53,16 @@ async def request_export(
     queue: JobQueueDep,
     request: Request,
     response: Response,
+    body: Annotated[ExportCreate | None, Body()] = None,
 ) -> ExportRead:
-    """Pack the active version of every document as a ZIP. What it holds is fixed now; follow
-    `export.progress` and `export.ready` on the event stream, or poll the `Location`. Asking
-    again for the same content answers the export already made (or on its way)."""
+    """Pack the active version of every document as a ZIP, in the layout `format` names (no
+    body: `jeex`). What it holds is fixed now; follow `export.progress` and `export.ready` on
+    the event stream, or poll the `Location`. Asking again for the same content in the same
+    layout answers the export already made (or on its way)."""
     settings = resources.settings
+    export_format = body.format if body is not None else ExportFormat.JEEX
     export = await export_service.request_export(
-        session, queue, settings.exports, settings.worker, context
+        session, queue, settings.exports, settings.worker, context, export_format
     )
     response.headers["Location"] = request.url_for(
         "get_export", project_id=export.project_id, export_id=export.id

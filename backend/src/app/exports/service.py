@@ -22,6 +22,7 @@ from app.exports.exceptions import (
     ExportNotFoundError,
     ExportNotReadyError,
 )
+from app.exports.formats import ExportFormat
 from app.exports.jobs import enqueue_export
 from app.exports.models import Export, ExportStatus
 from app.exports.naming import ascii_slug, project_slug
@@ -60,6 +61,7 @@ def _read(export: Export, now: datetime) -> ExportRead:
     return ExportRead(
         id=export.id,
         project_id=export.project_id,
+        format=ExportFormat(export.format),
         status=_status(export, now),
         documents={
             document_type: export.document_versions.get(document_type.value)
@@ -81,16 +83,19 @@ async def request_export(
     settings: ExportSettings,
     worker: WorkerSettings,
     context: ProjectContext,
+    export_format: ExportFormat,
 ) -> ExportRead:
-    """Record which version of each document the archive will hold; the worker builds it once
-    this commits. An export of exactly the same content that is still on its way or still
-    downloadable is answered instead of packing the same archive twice."""
+    """Record which version of each document the archive will hold, and in which layout; the
+    worker builds it once this commits. An export of exactly the same content in the same
+    layout that is still on its way or still downloadable is answered instead of packing the
+    same archive twice."""
     active = await document_repository.latest_of_each(session, context.project_id)
     versions = {document.document_type: document.version for document in active}
     now = _now()
     existing = await export_repository.find_reusable(
         session,
         context.project_id,
+        export_format=export_format.value,
         document_versions=versions,
         project_name=context.project.name,
         language=context.project.language,
@@ -101,6 +106,7 @@ async def request_export(
     export = Export(
         project_id=context.project_id,
         requested_by=context.user_id,
+        format=export_format.value,
         document_versions=versions,
         project_name=context.project.name,
         language=context.project.language,
