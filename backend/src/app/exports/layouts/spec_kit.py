@@ -8,16 +8,23 @@ Specification", "User Scenarios & Testing", "Functional Requirements" as ``**FR-
 tasks, "Core Principles" and "Governance".
 """
 
+import re
+
 from app.exports.layouts.common import (
     NOT_STATED,
     LayoutFiles,
     LayoutSource,
+    Requirement,
     requirements,
     section_block,
 )
+from app.exports.outline import short_name
 from app.projects.stages import DocumentType
 
 CONSTITUTION_PATH = ".specify/memory/constitution.md"
+# A plan's own "Phase 1: Orders" heading becomes spec-kit's "## Phase 1: Orders", not "Phase 1:
+# Phase 1: Orders".
+_PHASE_PREFIX = re.compile(r"^(?:phase|этап|фаза)\s*\d+\s*[:.\-–—]\s*", re.IGNORECASE)
 _STORY_KEYS = ("user_journeys", "user_needs")
 _OUTCOME_KEYS = ("goals_kpis",)
 _EDGE_KEYS = ("dependencies_risks",)
@@ -42,7 +49,7 @@ def _stories(source: LayoutSource, files: LayoutFiles, path: str) -> list[str]:
         files.gap(path, "user stories", DocumentType.IDEA)
         lines += [NOT_STATED, ""]
     for number, story in enumerate(stories, start=1):
-        lines += [f"### User Story {number} - {story}", "", story, ""]
+        lines += [f"### User Story {number} - {short_name(story)}", "", story, ""]
     edges = [
         item
         for section in source.sections(DocumentType.IDEA, _EDGE_KEYS)
@@ -62,8 +69,18 @@ def _functional_requirements(source: LayoutSource, files: LayoutFiles, path: str
         files.gap(path, "functional requirements", DocumentType.SPECS)
         return [*lines, NOT_STATED, ""]
     for number, requirement in enumerate(found, start=1):
-        lines.append(f"- **FR-{number:03d}**: System MUST {requirement.response}")
+        lines.append(f"- **FR-{number:03d}**: {_must(requirement)}")
     return [*lines, ""]
+
+
+def _must(requirement: Requirement) -> str:
+    """spec-kit's "System MUST …", keeping the trigger the statement names."""
+    must = f"System MUST {requirement.response}"
+    if requirement.keyword is None:
+        return must
+    return (
+        f"{requirement.keyword.capitalize()} {requirement.condition}, {must[0].lower()}{must[1:]}"
+    )
 
 
 def _success_criteria(source: LayoutSource, files: LayoutFiles, path: str) -> list[str]:
@@ -152,9 +169,12 @@ def _tasks(source: LayoutSource, files: LayoutFiles) -> str:
         return "\n".join(lines)
     phase_titles: list[str] = []
     for number, (section, item) in enumerate(checklist, start=1):
-        if not phase_titles or phase_titles[-1] != section.title:
-            phase_titles.append(section.title)
-            lines += ["", f"## Phase {len(phase_titles)}: {section.title}", ""]
+        title = _PHASE_PREFIX.sub("", section.title)
+        if not phase_titles or phase_titles[-1] != title:
+            if phase_titles:
+                lines.append("")
+            phase_titles.append(title)
+            lines += [f"## Phase {len(phase_titles)}: {title}", ""]
         mark = "X" if item.done else " "
         lines.append(f"- [{mark}] T{number:03d} {item.text}")
     return "\n".join([*lines, ""])
