@@ -563,9 +563,10 @@ export interface paths {
         put?: never;
         /**
          * Request Export
-         * @description Pack the active version of every document as a ZIP. What it holds is fixed now; follow
-         *     `export.progress` and `export.ready` on the event stream, or poll the `Location`. Asking
-         *     again for the same content answers the export already made (or on its way).
+         * @description Pack the active version of every document as a ZIP, in the layout `format` names (no
+         *     body: `jeex`). What it holds is fixed now; follow `export.progress` and `export.ready` on
+         *     the event stream, or poll the `Location`. Asking again for the same content in the same
+         *     layout answers the export already made (or on its way).
          */
         post: operations["request_export_api_v1_projects__project_id__exports_post"];
         delete?: never;
@@ -1334,6 +1335,14 @@ export interface components {
              */
             type: "expert.section.delta";
         };
+        /** ExportCreate */
+        ExportCreate: {
+            /**
+             * @description The archive's layout: `jeex` (the documents in numbered folders), `agents` (plus AGENTS.md), `spec-kit`, `kiro` or `openspec` (the documents plus the files those tools read, mapped from the documents).
+             * @default jeex
+             */
+            format: components["schemas"]["ExportFormat"];
+        };
         /** ExportError */
         ExportError: {
             /** Code */
@@ -1360,6 +1369,11 @@ export interface components {
              */
             type: "export.failed";
         };
+        /**
+         * ExportFormat
+         * @enum {string}
+         */
+        ExportFormat: "jeex" | "agents" | "spec-kit" | "kiro" | "openspec";
         /** ExportProgress */
         ExportProgress: {
             /**
@@ -1414,6 +1428,7 @@ export interface components {
              * @description After this the archive is removed.
              */
             expires_at: string | null;
+            format: components["schemas"]["ExportFormat"];
             /**
              * Id
              * Format: uuid
@@ -5285,7 +5300,11 @@ export interface operations {
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ExportCreate"] | null;
+            };
+        };
         responses: {
             /** @description Successful Response */
             202: {
@@ -5294,6 +5313,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExportRead"];
+                };
+            };
+            /** @description The body could not be read as JSON. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
                 };
             };
             /** @description Unauthorized */
