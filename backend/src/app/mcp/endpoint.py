@@ -5,8 +5,9 @@ its next request, whatever MCP session the client thinks it holds), answered in 
 response, and leaves nothing open that a shutdown would have to wait for.
 """
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi.security.utils import get_authorization_scheme_param
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
@@ -39,9 +40,31 @@ class McpEndpoint:
             app=build_server(), stateless=True, json_response=True
         )
 
-    def running(self) -> AbstractAsyncContextManager[None]:
-        """For the application's lifespan: the SDK's task group that serves the requests."""
-        return self._sessions.run()
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """For the application's lifespan: the SDK's task group that serves the requests.
+
+        Held by a task of its own: an anyio task group must be left by the task that entered
+        it, and a lifespan may be entered and left by different tasks (a test's fixtures)."""
+        started = asyncio.Event()
+        stop = asyncio.Event()
+
+        async def hold() -> None:
+            async with self._sessions.run():
+                started.set()
+                await stop.wait()
+
+        holder = asyncio.create_task(hold())
+        waiting = asyncio.create_task(started.wait())
+        await asyncio.wait({holder, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        if holder.done():
+            waiting.cancel()
+            holder.result()  # raises what stopped it from starting
+        try:
+            yield
+        finally:
+            stop.set()
+            await holder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         resources = self._resources()

@@ -67,7 +67,7 @@ class OpenQuestions(BaseModel):
     stage: DocumentType = Field(description="The stage the project is in.")
     expert: str | None = Field(description="The expert who asked; null when nothing is asked.")
     questions: list[OpenQuestion] = Field(
-        description='Awaiting the user\'s answer, in the chat\'s grammar ("1.b, 2.c" or text).'
+        description="Awaiting the user's answer, in the chat's grammar (\"1.b, 2.c\" or text)."
     )
 
 

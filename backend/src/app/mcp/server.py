@@ -190,14 +190,10 @@ async def read_resource(
 async def _read(session: AsyncSession, call: McpCall, target: uris.Target) -> tuple[str, str]:
     if isinstance(target, uris.ProjectsTarget):
         return _json(await service.list_projects(session, call.caller)), _JSON
-    context = await service.project_context(
-        session, call.resources, call.caller, target.project_id
-    )
+    context = await service.project_context(session, call.resources, call.caller, target.project_id)
     if isinstance(target, uris.ManifestTarget):
         return _json(await service.manifest(session, context)), _JSON
-    document = await service.get_document(
-        session, context, target.document_type, target.version
-    )
+    document = await service.get_document(session, context, target.document_type, target.version)
     return document.content, _MARKDOWN
 
 
@@ -235,9 +231,7 @@ class ToolSpec(Generic[ArgumentsT, ResultT]):
 async def _search_memory(
     session: AsyncSession, call: McpCall, arguments: SearchMemoryArguments
 ) -> MemorySearchResult:
-    context = await service.project_context(
-        session, call.resources, call.caller, arguments.project
-    )
+    context = await service.project_context(session, call.resources, call.caller, arguments.project)
     return await service.search_memory(
         session, call.resources, context, arguments.query, arguments.limit
     )
@@ -246,18 +240,14 @@ async def _search_memory(
 async def _get_document(
     session: AsyncSession, call: McpCall, arguments: GetDocumentArguments
 ) -> DocumentResult:
-    context = await service.project_context(
-        session, call.resources, call.caller, arguments.project
-    )
+    context = await service.project_context(session, call.resources, call.caller, arguments.project)
     return await service.get_document(session, context, arguments.type, arguments.version)
 
 
 async def _list_open_questions(
     session: AsyncSession, call: McpCall, arguments: ProjectArguments
 ) -> OpenQuestions:
-    context = await service.project_context(
-        session, call.resources, call.caller, arguments.project
-    )
+    context = await service.project_context(session, call.resources, call.caller, arguments.project)
     return await service.open_questions(session, context)
 
 

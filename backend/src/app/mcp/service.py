@@ -52,9 +52,7 @@ async def list_projects(session: AsyncSession, caller: Caller) -> ProjectList:
     return ProjectList(projects=projects)
 
 
-async def document_statuses(
-    session: AsyncSession, context: ProjectContext
-) -> list[DocumentStatus]:
+async def document_statuses(session: AsyncSession, context: ProjectContext) -> list[DocumentStatus]:
     return await document_service.statuses(session, context.project_id)
 
 

@@ -1,9 +1,9 @@
 """The addresses of the MCP resources, built and read in one place.
 
-    jeex://projects                                              the caller's projects
-    jeex://projects/{project_id}/manifest                        the package as it stands
-    jeex://projects/{project_id}/documents/{type}                a document's active version
-    jeex://projects/{project_id}/documents/{type}/versions/{n}   any version of it
+jeex://projects                                              the caller's projects
+jeex://projects/{project_id}/manifest                        the package as it stands
+jeex://projects/{project_id}/documents/{type}                a document's active version
+jeex://projects/{project_id}/documents/{type}/versions/{n}   any version of it
 """
 
 import re
