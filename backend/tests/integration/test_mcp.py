@@ -310,3 +310,9 @@ async def test_arguments_and_addresses_are_checked(app: FastAPI, world: World) -
     assert "No tool 'delete_project'" in unknown_tool.value.message
     assert unknown_uri.value.message.startswith("No such resource")
     assert missing_version.value.message == "The idea document has no version 9."
+
+
+async def test_a_browser_at_mcp_gets_the_json_401_not_the_web_app(client: AsyncClient) -> None:
+    response = await client.get("/mcp", headers={"Accept": "text/html"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_credentials"
