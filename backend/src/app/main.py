@@ -12,6 +12,7 @@ import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis.exceptions import RedisError
+from starlette.routing import Route
 from starlette.types import Lifespan
 
 from app.auth.router import public_router as auth_public_router
@@ -41,6 +42,9 @@ from app.exports.router import router as exports_router
 from app.health.router import router as health_router
 from app.llm.budget_router import router as budget_router
 from app.llm.routing import resolve_routes
+from app.mcp.endpoint import METHODS as MCP_METHODS
+from app.mcp.endpoint import PATH as MCP_PATH
+from app.mcp.endpoint import McpEndpoint
 from app.memory.store import MemoryStore
 from app.messages.router import router as messages_router
 from app.projects.router import router as projects_router
@@ -112,7 +116,8 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
         # The embeddings model loads in the background and brings as many objects again.
         heap_task = asyncio.create_task(_settle_heap_when_warm(resources.memory))
         try:
-            yield
+            async with mcp_endpoint.running():
+                yield
         finally:
             heap_task.cancel()
             gc.unfreeze()  # what start-up froze is collectable again once the app is gone
@@ -125,6 +130,11 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
             await _close_step("resources", resources.close)
 
     app = _routed_app(lifespan)
+    # MCP for coding agents; outside the OpenAPI schema, which describes the REST API.
+    mcp_endpoint = McpEndpoint(lambda: app.state.resources)
+    app.router.routes.append(
+        Route(MCP_PATH, mcp_endpoint, methods=MCP_METHODS, include_in_schema=False)
+    )
     # What no route claims: the web app's files and pages, else the JSON 404.
     app.router.default = WebApp(settings.web_dist_dir, fallback=app.router.not_found)
     instrument_app(app)

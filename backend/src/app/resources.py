@@ -30,6 +30,7 @@ from app.events.transaction import publishing
 from app.exports.resources import ExportResources
 from app.exports.storage import ExportStorage, LocalExportStorage
 from app.health.resources import HealthResources
+from app.mcp.resources import McpResources
 from app.memory import service as memory_service
 from app.memory.embeddings import create_embedder
 from app.memory.store import MemoryStore
@@ -125,5 +126,6 @@ def _satisfies_every_domain(resources: Resources) -> None:
         ExportResources,
         HealthResources,
         StreamResources,
-    ] = (resources, resources, resources, resources, resources, resources)
+        McpResources,
+    ] = (resources, resources, resources, resources, resources, resources, resources)
     del needs

@@ -130,7 +130,6 @@ async def test_nothing_outside_the_build_is_reachable(web: AsyncClient) -> None:
         "/docs/nothing",
         "/redoc/nothing",
         "/openapi.json/x",
-        "/mcp",
         "/mcp/sse",
     ],
 )

@@ -2,9 +2,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import service as auth_service
-from app.auth.resources import AuthResourcesDep
+from app.auth.resources import AuthResources, AuthResourcesDep
 from app.auth.service import Caller
 from app.core.deps import SessionDep
 from app.core.rate_limit import Limit, enforce
@@ -21,9 +22,19 @@ async def get_caller(
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> Caller:
-    if credentials is None:
+    return await caller_from_bearer(
+        session, resources, credentials.credentials if credentials is not None else None
+    )
+
+
+async def caller_from_bearer(
+    session: AsyncSession, resources: AuthResources, bearer: str | None
+) -> Caller:
+    """Who presents ``bearer``, counted against their per-user rate limit: what every
+    authenticated request goes through, whichever door it came in by (the API, ``/mcp``)."""
+    if bearer is None:
         raise InvalidCredentialsError
-    caller = await auth_service.authenticate(session, resources, credentials.credentials)
+    caller = await auth_service.authenticate(session, resources, bearer)
     await enforce(
         resources.redis,
         Limit(

@@ -12,7 +12,7 @@ import typer
 import uvicorn
 from rich.table import Table
 
-from app.cli import chat, doctor
+from app.cli import chat, doctor, mcp_stdio
 from app.cli.common import (
     NO_MODEL_HINT,
     command_settings,
@@ -426,6 +426,7 @@ async def _run_worker(settings: Settings, endpoints: Endpoints) -> None:
 
 
 cli.command("chat")(chat.chat)
+cli.command("mcp")(mcp_stdio.mcp)
 
 
 def main() -> None:

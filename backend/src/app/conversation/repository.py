@@ -142,6 +142,17 @@ async def state(session: AsyncSession, project_id: AccessibleProjectID) -> Conve
     return result.scalar_one()
 
 
+async def find_state(
+    session: AsyncSession, project_id: AccessibleProjectID
+) -> ConversationState | None:
+    """The project's conversation state as it stands, for readers: neither created nor locked
+    (None before the project's first message)."""
+    result = await session.execute(
+        select(ConversationState).where(ConversationState.project_id == project_id)
+    )
+    return result.scalar_one_or_none()
+
+
 async def save_cursor(
     session: AsyncSession,
     project_id: AccessibleProjectID,

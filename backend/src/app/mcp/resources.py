@@ -1,0 +1,16 @@
+"""What the MCP server needs from the application's resources (built in :mod:`app.resources`)."""
+
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.auth.resources import AuthResources
+from app.memory.store import MemoryStore
+from app.projects.resources import ProjectResources
+
+
+class McpResources(AuthResources, ProjectResources, Protocol):
+    @property
+    def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+    @property
+    def memory(self) -> MemoryStore: ...
