@@ -17,7 +17,7 @@ from app.conversation.questions import OpenQuestion
 from app.documents import service as document_service
 from app.documents.exceptions import DocumentNotFoundError
 from app.documents.schemas import DocumentStatus, DocumentVersionRead
-from app.exports.archive import DOCUMENT_PATHS
+from app.exports.paths import DOCUMENT_PATHS
 from app.mcp import uris
 from app.mcp.exceptions import InvalidArgumentsError
 from app.mcp.resources import McpResources
