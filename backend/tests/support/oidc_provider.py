@@ -6,15 +6,10 @@ client. ``complete_login`` plays the browser through the provider's development 
 consent pages, so a test drives the real authorization code + PKCE flow without a browser.
 """
 
-import contextlib
-import fcntl
-import hashlib
 import os
-import shutil
 import subprocess
-import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,6 +18,8 @@ from typing import Literal, Self
 from urllib.parse import urljoin, urlsplit
 
 import httpx
+
+from tests.support import npm_package
 
 PROVIDER_DIR = Path(__file__).resolve().with_name("oidc_provider")
 CLIENT_ID = "jeex-test"
@@ -33,7 +30,6 @@ ClientAuthMethod = Literal["client_secret_post", "client_secret_basic"]
 
 START_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
-INSTALL_TIMEOUT_SECONDS = 600.0
 MAX_LOGIN_STEPS = 20
 _OUTPUT_LINES_SHOWN = 200
 
@@ -46,68 +42,15 @@ class OidcLoginError(RuntimeError):
     """The provider did not lead the simulated browser back to the client."""
 
 
-def _require_tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise OidcProviderError(
-            f"'{name}' is not on PATH: the OIDC test provider needs Node.js 18 or newer and npm "
-            f"(it is installed from {PROVIDER_DIR / 'package-lock.json'})"
-        )
-    return path
-
-
-@contextlib.contextmanager
-def _install_lock() -> Iterator[None]:
-    # Two test processes on one checkout must not run `npm ci` into the same folder at once.
-    digest = hashlib.sha256(str(PROVIDER_DIR).encode()).hexdigest()[:16]
-    lock_path = Path(tempfile.gettempdir()) / f"jeex-oidc-provider-{digest}.lock"
-    with lock_path.open("w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
-
-
-def _installed_is_current() -> bool:
-    # npm writes node_modules/.package-lock.json last on every install, so its age is the
-    # age of the install; the folder's own mtime does not change when files deep inside do.
-    marker = PROVIDER_DIR / "node_modules" / ".package-lock.json"
-    lockfile = PROVIDER_DIR / "package-lock.json"
-    try:
-        return marker.stat().st_mtime >= lockfile.stat().st_mtime
-    except FileNotFoundError:
-        return False
+_NEEDED_FOR = (
+    "the OIDC test provider needs Node.js 18 or newer and npm (it is installed from "
+    f"{PROVIDER_DIR / 'package-lock.json'})"
+)
 
 
 def ensure_installed() -> None:
     """Install the provider from its lockfile unless node_modules is already current."""
-    _require_tool("node")
-    npm = _require_tool("npm")
-    if _installed_is_current():
-        return
-    with _install_lock():
-        if _installed_is_current():
-            return
-        try:
-            result = subprocess.run(
-                [npm, "ci", "--no-audit", "--no-fund"],
-                cwd=PROVIDER_DIR,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=INSTALL_TIMEOUT_SECONDS,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as error:
-            raise OidcProviderError(
-                f"'npm ci' in {PROVIDER_DIR} took longer than {INSTALL_TIMEOUT_SECONDS:.0f}s"
-            ) from error
-        if result.returncode != 0:
-            raise OidcProviderError(
-                f"'npm ci' in {PROVIDER_DIR} failed with exit code {result.returncode}:\n"
-                f"{result.stdout}{result.stderr}"
-            )
+    npm_package.ensure_installed(PROVIDER_DIR, _NEEDED_FOR)
 
 
 class OidcProvider:
@@ -174,7 +117,7 @@ class OidcProvider:
         if self._process is not None:
             raise OidcProviderError("the provider is already running")
         ensure_installed()
-        node = _require_tool("node")
+        node = npm_package.require_tool("node", _NEEDED_FOR)
         env = {
             **os.environ,
             "OIDC_REDIRECT_URIS": ",".join(self.redirect_uris),
