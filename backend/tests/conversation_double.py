@@ -65,7 +65,26 @@ def conversation_responder(body: dict[str, Any]) -> Reply | None:
         )
     if fields == {"message"}:
         return structured_reply(body, {"message": "Этап завершён. Напишите «дальше»."})
+    if fields == {"sections"}:
+        return structured_reply(body, propagation(prompt))
     return None
+
+
+_STALE_SECTION = re.compile(r"Section ([a-z_]+) \(stale: ([^)]*)\):\n<<<\n(.*?)\n>>>", re.S)
+UPDATED = " (updated to the new requirement)"
+
+
+def propagation(prompt: str) -> dict[str, Any]:
+    """An update of stale items: their lines get ``UPDATED``; the rest of each section stays."""
+    sections = []
+    for key, stale, text in _STALE_SECTION.findall(prompt):
+        ids = {item.strip() for item in stale.split(",")}
+        lines = [
+            line + UPDATED if any(f"**{item}**" in line for item in ids) else line
+            for line in text.splitlines()
+        ]
+        sections.append({"section": key, "content": "\n".join(lines)})
+    return {"sections": sections}
 
 
 QUESTIONS = [

@@ -38,6 +38,7 @@ from app.core.middleware import (
 from app.core.telemetry import configure_tracing, instrument_app
 from app.core.web_app import WebApp
 from app.documents.router import router as documents_router
+from app.documents.tracing.router import router as trace_router
 from app.exports.router import router as exports_router
 from app.health.router import router as health_router
 from app.llm.budget_router import router as budget_router
@@ -166,6 +167,7 @@ def _routed_app(lifespan: Lifespan[FastAPI] | None) -> FastAPI:
         messages_router,
         conversation_router,
         documents_router,
+        trace_router,
         events_router,
         exports_router,
         budget_router,

@@ -4,6 +4,7 @@ from app.auth.models import PersonalAccessToken, RefreshToken, SignInCode, UserI
 from app.conversation.models import AgentExecution, ConversationState
 from app.core.db import Base
 from app.documents.models import DocumentVersion
+from app.documents.tracing.models import StaleItem, TraceItem
 from app.exports.models import Export
 from app.messages.models import Message
 from app.projects.models import Project, ProjectInvitation, ProjectMember, ProjectStage
@@ -23,6 +24,8 @@ __all__ = [
     "ProjectStage",
     "RefreshToken",
     "SignInCode",
+    "StaleItem",
+    "TraceItem",
     "User",
     "UserIdentity",
 ]

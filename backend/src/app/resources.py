@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.providers import Provider, build_providers
 from app.auth.resources import AuthResources
+from app.conversation import store as conversation_store
 from app.conversation.resources import ConversationResources
 from app.core.config import Settings
 from app.core.db import create_engine, create_session_factory
@@ -24,6 +25,7 @@ from app.core.keys import SigningKey, load_signing_key
 from app.core.qdrant import create_qdrant
 from app.core.redis import create_redis
 from app.core.security import AccessTokens
+from app.documents.resources import DocumentResources, StaleAnnouncer
 from app.events.publisher import EventPublisher
 from app.events.streams import EventStreams
 from app.events.transaction import publishing
@@ -62,6 +64,8 @@ class Resources:
     event_streams: EventStreams
     # Where export archives are kept (a folder here; an object store can take its place).
     export_storage: ExportStorage
+    # A person's edit that makes later items stale is said in the chat by the conversation.
+    announce_stale: StaleAnnouncer = conversation_store.announce_stale
 
     @classmethod
     def open(cls, settings: Settings, endpoints: Endpoints) -> "Resources":
@@ -127,5 +131,6 @@ def _satisfies_every_domain(resources: Resources) -> None:
         HealthResources,
         StreamResources,
         McpResources,
-    ] = (resources, resources, resources, resources, resources, resources, resources)
+        DocumentResources,
+    ] = (resources, resources, resources, resources, resources, resources, resources, resources)
     del needs

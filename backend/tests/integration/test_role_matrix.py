@@ -54,6 +54,7 @@ POLICY: dict[tuple[str, str], ProjectRole] = {
     ("POST", f"{PROJECT}/stages/{{stage}}/complete"): ProjectRole.EDITOR,
     ("GET", f"{PROJECT}/messages"): ProjectRole.VIEWER,
     ("GET", f"{PROJECT}/documents"): ProjectRole.VIEWER,
+    ("GET", f"{PROJECT}/trace"): ProjectRole.VIEWER,
     ("GET", f"{PROJECT}/documents/{{document_type}}"): ProjectRole.VIEWER,
     ("PUT", f"{PROJECT}/documents/{{document_type}}"): ProjectRole.EDITOR,
     ("GET", f"{PROJECT}/documents/{{document_type}}/versions"): ProjectRole.VIEWER,

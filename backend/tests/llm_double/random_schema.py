@@ -122,7 +122,20 @@ _WORDS_RU = (
     "щётка",
 )
 _QUOTES = (("«", "»"), ('"', '"'), ("'", "'"), ("„", "“"))
-_SECTION_KEYS = ("summary", "problem", "audience", "market", "risks", "xyz", "goals_kpis")
+_SECTION_KEYS = (
+    "summary",
+    "problem",
+    "audience",
+    "market",
+    "risks",
+    "xyz",
+    "goals_kpis",
+    "coding_standards",
+    "stack",
+    "trade_offs",
+    "tasks",
+    "milestones",
+)
 
 
 def _words(rng: random.Random, count: int) -> str:
@@ -148,7 +161,21 @@ def _piece(rng: random.Random, keys: Sequence[str] = _SECTION_KEYS) -> str:
     if kind == 5:
         opening, closing = rng.choice(_QUOTES)
         return f" {opening}{_words(rng, 3)}{closing} —"
+    if kind == 6:
+        return "".join(f"\n- {_traced_item(rng)}" for _ in range(rng.randint(1, 4)))
     return " " + _words(rng, rng.randint(3, 20)).capitalize() + rng.choice(".!?;:")
+
+
+def _traced_item(rng: random.Random) -> str:
+    """A list entry written the way traceable items are, with ids and links that may or may
+    not exist (the engine must keep its own ids whatever it is sent)."""
+
+    def some_id() -> str:
+        return f"{rng.choice('GRCDTMX')}-{rng.randint(0, 30)}"
+
+    lead = rng.choice(["", f"**{some_id()}** ", f"[{some_id()}] ", f"{some_id()}: "])
+    links = ", ".join(some_id() for _ in range(rng.randint(0, 3)))
+    return f"{lead}{_words(rng, rng.randint(2, 8))}" + (f" → {links}" if links else "")
 
 
 def varied_text(rng: random.Random, low: int, high: int) -> str:
@@ -182,7 +209,7 @@ def markdown_document(rng: random.Random, chars: int, keys: Sequence[str]) -> st
         heading = f"## {_words(rng, rng.randint(1, 4)).capitalize()}\n\n"
         marker = f"<!-- section:{rng.choice(keys)} -->\n\n" if keys and rng.random() < 0.5 else ""
         body = (
-            "".join(f"- {_words(rng, rng.randint(3, 10))}\n" for _ in range(rng.randint(2, 5)))
+            "".join(f"- {_traced_item(rng)}\n" for _ in range(rng.randint(2, 5)))
             if rng.random() < 0.4
             else _words(rng, rng.randint(15, 60)).capitalize() + ".\n"
         )

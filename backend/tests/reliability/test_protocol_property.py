@@ -118,6 +118,7 @@ def compose_reply(walk: Walk, questions: list[OpenQuestion], *, answering: bool)
             "Меня всё устраивает",
             "looks good",
             "What do you mean?",
+            "/update",
         ]
     )
 
@@ -148,7 +149,29 @@ async def check_invariants(walk: Walk, text: str, run: dict[str, Any]) -> WalkSt
         if stage["status"] == "completed":
             # A completed stage has its document.
             assert documents[stage["stage"]], f"{stage['stage']} completed empty\n{story}"
+    await check_trace(walk)
     return WalkState(chat, progress)
+
+
+async def check_trace(walk: Walk) -> None:
+    """Whatever the model wrote, the trace is whole: ids unique and well formed, each in the
+    document of its kind, links and stale marks only between items the project gave out."""
+    trace: dict[str, Any] = await walk.get("/trace")
+    story = "\n".join(walk.log)
+    ids = [node["id"] for node in trace["nodes"]]
+    assert len(ids) == len(set(ids)), story
+    kinds = {"G": "idea", "R": "specs", "C": "architecture", "D": "architecture"}
+    kinds |= {"T": "plan", "M": "plan"}
+    for node in trace["nodes"]:
+        assert node["document_type"] == kinds[node["id"][0]], story
+    assert not set(ids) & set(trace["retired"]), story
+    given = set(ids) | set(trace["retired"])
+    for link in trace["links"]:
+        assert link["source"] in ids, story
+        assert link["retired"] == (link["target"] not in ids), story
+        assert link["target"] in given, story
+    for mark in trace["stale"]:
+        assert mark["item"] in given, story
 
 
 async def check_history(walk: Walk) -> None:

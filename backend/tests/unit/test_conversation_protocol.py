@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from app.conversation.editing import Edit, apply_edits
+from app.conversation.editing import Edit, apply_edits, section_texts
 from app.conversation.effects import (
     Carry,
     CompleteStage,
@@ -21,6 +21,7 @@ from app.conversation.effects import (
     OutputT,
     PostNotice,
     PostSection,
+    PropagateVersion,
     Snapshot,
     UserMessage,
 )
@@ -38,6 +39,8 @@ from app.conversation.questions import OpenOption, OpenQuestion
 from app.conversation.roster import AgentSpec
 from app.conversation.steps import MAX_CONFLICTS, STEPS, StepContext
 from app.core.config import LLMCallKind
+from app.documents.tracing.items import Node
+from app.documents.tracing.service import Propagation, StaleSection
 from app.projects.stages import DocumentType
 
 QUESTIONS = (
@@ -87,6 +90,7 @@ class FakeReader:
     )
     texts: dict[UUID, str] = field(default_factory=dict)
     message_id: UUID = field(default_factory=uuid4)
+    stale: list[Propagation] = field(default_factory=list)
 
     async def snapshot(self) -> Snapshot:
         raise AssertionError("steps get their snapshot from the context")
@@ -115,6 +119,12 @@ class FakeReader:
     async def memory(self, query: str, *, exclude: DocumentType) -> str:
         return "(nothing yet)"
 
+    async def trace_gaps(self, stage: DocumentType) -> str:
+        return "(none)"
+
+    async def propagation(self) -> Propagation | None:
+        return self.stale.pop(0) if self.stale else None
+
 
 @dataclass
 class FakeModels:
@@ -132,6 +142,7 @@ class FakeModels:
             "Integration": {"edits": [], "summary": "added", "stage_covered": False},
             "Intent": {"kind": "other", "expert": None, "reply": "Happy to help."},
             "StageClosing": {"message": "Done; next comes the specs."},
+            "Propagation": {"sections": [{"section": "components", "content": "## C\n\n- x"}]},
             "Opening": {"language": "ru", "greeting": "Привет", "restructured_idea": IDEA_V1},
         }
         return output_type.model_validate(self.answers.get(name, defaults[name]))
@@ -221,6 +232,8 @@ EXPECTED: dict[tuple[Phase, Input], tuple[Step, list[type], Step]] = {
         (phase, Input.LANGUAGE): (Step.SET_LANGUAGE, [CorrectLanguage], Step.DONE)
         for phase in Phase
     },
+    # Nothing is stale in these fakes: the update says so and ends.
+    **{(phase, Input.UPDATE): (Step.PROPAGATE, [PostNotice], Step.DONE) for phase in Phase},
 }
 
 
@@ -531,3 +544,62 @@ def test_accepting_a_section_copies_the_experts_text_without_the_model_repeating
     assert merged.index("section:problem") < merged.index("section:market")
     assert merged.endswith("## Market\n\n<!-- section:market -->\n\nKept as is.\n")
     assert merged.startswith(IDEA_V1)
+
+
+ARCHITECTURE = (
+    "# Architecture\n\n## Stack\n\n<!-- section:stack -->\n\n- **C-1** Python → R-1\n\n"
+    "## Components\n\n<!-- section:components -->\n\n- **C-2** Order service → R-1\n\n"
+    "## CI/CD\n\n<!-- section:ci_cd -->\n\n- **C-3** GitHub Actions\n"
+)
+
+
+async def test_an_update_rewrites_only_the_stale_sections_and_goes_on_to_the_next() -> None:
+    stale_c2 = Node("C-2", "components", "Order service", ("R-1",))
+    brief = Propagation(
+        document_type=DocumentType.ARCHITECTURE,
+        version=3,
+        sections=(StaleSection("components", (stale_c2,)),),
+        changes={"R-1": "Orders confirm within 200 ms"},
+        causes=("specs v5",),
+    )
+    reader = FakeReader(documents={(DocumentType.ARCHITECTURE, 3): ARCHITECTURE}, stale=[brief])
+    rewrite = "## Components\n\n- **C-2** Order service, tuned for 200 ms → R-1"
+    models = FakeModels(
+        answers={
+            "Propagation": {
+                "sections": [
+                    {"section": "components", "content": rewrite},
+                    # Not asked for: ignored.
+                    {"section": "stack", "content": "## Stack\n\n- **C-1** Rust"},
+                ]
+            }
+        }
+    )
+    outcome = await run_step(
+        Step.PROPAGATE, snapshot(Phase.STAGE_COMPLETED), Carry(), reader, models
+    )
+    [effect] = outcome.effects
+    assert isinstance(effect, PropagateVersion)
+    assert (effect.stage, effect.expected_version) == (DocumentType.ARCHITECTURE, 3)
+    assert effect.reason == "propagated from specs v5: R-1 changed"
+    before, after = section_texts(ARCHITECTURE), section_texts(effect.content)
+    assert [key for key in before if before[key] != after[key]] == ["components"]
+    assert "tuned for 200 ms" in after["components"]
+    assert outcome.next is Step.PROPAGATE
+    assert outcome.carry is not None
+    assert outcome.carry.propagated == ["architecture v4"]
+
+    done = await run_step(
+        Step.PROPAGATE, snapshot(Phase.STAGE_COMPLETED), outcome.carry, reader, models
+    )
+    [notice] = done.effects
+    assert isinstance(notice, PostNotice)
+    assert notice.payload["code"] == "trace_updated"
+    assert "architecture v4" in notice.content
+    assert done.next is Step.DONE
+
+
+@pytest.mark.parametrize("text", ["/update", "update", "Обнови!", " /UPDATE "])
+def test_the_update_command_is_read_by_code_in_every_phase(text: str) -> None:
+    for phase in Phase:
+        assert classify(text, phase, QUESTIONS, DocumentType.SPECS).input is Input.UPDATE

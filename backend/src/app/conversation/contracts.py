@@ -143,3 +143,40 @@ class StageClosing(BaseModel):
     """The Product Manager's message when a stage is completed."""
 
     message: str = Field(min_length=1, max_length=3000)
+
+
+class _SectionRewriteBase(BaseModel):
+    content: str = Field(
+        min_length=1,
+        max_length=MAX_SECTION_CHARS,
+        description="The section's new Markdown, its heading first; keep every item's bold id.",
+    )
+
+    # Filled in by create_model with the keys of the stage's sections that list items.
+    section: Any = None
+
+
+class _PropagationBase(BaseModel):
+    sections: list[Any]
+
+
+@cache
+def propagation_for(stage: DocumentType) -> type[_PropagationBase]:
+    """The rewrite of a document's stale sections: only sections that list items can be named
+    (the engine takes only those it asked for)."""
+    listed = tuple(spec.key for spec in REQUIRED_SECTIONS[stage] if spec.items is not None)
+    keys: Any = Literal[listed]
+    rewrite: type[_SectionRewriteBase] = create_model(
+        "SectionRewrite",
+        __base__=_SectionRewriteBase,
+        section=(
+            keys,
+            Field(description="The key of the section (its <!-- section:… --> marker)."),
+        ),
+    )
+    model: type[_PropagationBase] = create_model(
+        "Propagation",
+        __base__=_PropagationBase,
+        sections=(list[rewrite], Field(min_length=1, max_length=len(listed))),
+    )
+    return model

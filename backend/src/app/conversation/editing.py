@@ -8,7 +8,7 @@ no I/O: the engine calls it with the version it read.
 """
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from app.documents.sections import REQUIRED_SECTIONS, section_marker
@@ -173,3 +173,14 @@ def _assemble(blocks: Sequence[_Block]) -> str:
         parts.append(block.text)
     text = "".join(parts)
     return text.rstrip("\n") + "\n" if text.strip() else text
+
+
+def replace_sections(document: str, rewrites: Mapping[str, str], stage: DocumentType) -> str:
+    """``document`` with the sections ``rewrites`` names replaced (each keeps its marker);
+    every other block stays byte for byte."""
+    order = [spec.key for spec in REQUIRED_SECTIONS[stage]]
+    blocks = split_sections(document)
+    for key, content in rewrites.items():
+        if content.strip():
+            blocks = _put(blocks, _Block(key, _normalised(content, key)), order)
+    return _assemble(blocks)

@@ -18,6 +18,7 @@ from app.conversation.protocol import Input, Phase, Step
 from app.conversation.questions import OpenQuestion
 from app.conversation.roster import AgentSpec
 from app.core.config import LLMCallKind
+from app.documents.tracing.service import Propagation
 from app.projects.stages import DocumentType
 
 OutputT = TypeVar("OutputT", bound=BaseModel)
@@ -68,6 +69,9 @@ class Carry(BaseModel):
     conflicts: int = 0
     replied: bool = False
     language: str | None = Field(default=None, description="The code a /language command names.")
+    propagated: list[str] = Field(
+        default_factory=list, description="The versions an /update wrote so far, e.g. plan v4."
+    )
 
 
 # --- effects ------------------------------------------------------------------------------
@@ -116,6 +120,17 @@ class IntegrateVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class PropagateVersion:
+    """A new version whose stale items were updated to agree with what they serve; only their
+    sections differ from ``expected_version``."""
+
+    stage: DocumentType
+    expected_version: int
+    content: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class CompleteStage:
     stage: DocumentType
     message: str
@@ -149,6 +164,7 @@ Effect = (
     | GiveFloor
     | PostSection
     | IntegrateVersion
+    | PropagateVersion
     | CompleteStage
     | OpenStage
     | CorrectLanguage
@@ -183,6 +199,14 @@ class Reader(Protocol):
     async def history(self, expert: AgentSpec) -> str: ...
 
     async def memory(self, query: str, *, exclude: DocumentType) -> str: ...
+
+    async def trace_gaps(self, stage: DocumentType) -> str:
+        """The traceability gaps the stage's document can close, one per line."""
+        ...
+
+    async def propagation(self) -> Propagation | None:
+        """The earliest document with stale items and what they must catch up with."""
+        ...
 
 
 class Models(Protocol):

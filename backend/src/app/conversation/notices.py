@@ -46,6 +46,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "language_owner": "Only the project's owners can change its language.",
         "language_unknown": '"{code}" is not an ISO 639-1 language code (such as en, ru, de).',
+        "stale": (
+            "The new {stage} version {version} changed {changed}, so {stale} may no longer "
+            'agree with it. Say "/update" and I will update only the sections they are in.'
+        ),
+        "propagated": "Updated to agree with the change: {documents}.",
+        "nothing_stale": "Nothing is out of date: every item agrees with what it serves.",
     },
     "ru": {
         "refusal": "Не получилось применить ответ: {invalid}. Можно ссылаться на {valid}.",
@@ -67,6 +73,12 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "language_owner": "Сменить язык проекта могут только его владельцы.",
         "language_unknown": "«{code}» — не код языка ISO 639-1 (например, en, ru, de).",
+        "stale": (
+            "Новая версия {version} документа «{stage}» изменила {changed}, поэтому {stale} "
+            "могут с ней расходиться. Напишите «/update», и я обновлю только их разделы."
+        ),
+        "propagated": "Обновлено в соответствии с изменением: {documents}.",
+        "nothing_stale": "Устаревших пунктов нет: всё согласовано с тем, чему служит.",
     },
 }
 

@@ -26,7 +26,11 @@ stage_completed               next                           open_next_stage →
 stage_completed               a stage starts (re-open)       ask
 stage_completed               anything else                  reply
 any phase                     ``/language <code>``           set_language
+any phase                     ``/update``                    propagate (a document a step)
 ============================  =============================  =================================
+
+``propagate`` updates the earliest document with stale items and runs again until none is
+left, then says what it updated.
 
 ``close_stage`` completes a stage only when its document has a version written in that stage;
 otherwise the next expert gets the floor. ``integrate`` goes on to ``close_stage`` when the
@@ -66,6 +70,8 @@ class Input(StrEnum):
     NEXT = "next"
     LANGUAGE = "language"
     """``/language <code>``: an owner corrects the project's language."""
+    UPDATE = "update"
+    """``/update``: the items a change made stale are updated to agree with it."""
     OTHER = "other"
     FREE_TEXT = "free_text"
     """Code could not place the message: the model classifies it into one of the others."""
@@ -82,6 +88,7 @@ class Step(StrEnum):
     REFUSE = "refuse"
     REPLY = "reply"
     SET_LANGUAGE = "set_language"
+    PROPAGATE = "propagate"
     DONE = "done"
 
 
@@ -114,6 +121,9 @@ TRANSITIONS: dict[tuple[Phase, Input], Step] = {
 # The language command is the same in every phase, the first message's included: typed before
 # the idea, it sets the language the idea will be answered in.
 TRANSITIONS.update({(phase, Input.LANGUAGE): Step.SET_LANGUAGE for phase in Phase})
+# An update of stale items leaves the stage where it was (open questions stay open); before the
+# idea there is nothing to update, which the step says.
+TRANSITIONS.update({(phase, Input.UPDATE): Step.PROPAGATE for phase in Phase})
 
 FOLLOWS: dict[Step, Step] = {
     Step.OPEN_PROJECT: Step.ASK,
@@ -166,6 +176,7 @@ SATISFIED_WORDS = frozenset(
 )
 _TRIM = " \t\n.!?,;:…\"'«»"
 _ADDRESS = re.compile(r"^\s*@([a-z_]+)\b")
+UPDATE_WORDS = frozenset({"/update", "update", "обнови", "обновить", "/обновить"})
 _LANGUAGE_COMMAND = re.compile(r"^\s*/(?:language|lang|язык)\s+(\S+)\s*$", re.IGNORECASE)
 
 
@@ -185,6 +196,8 @@ def classify(
     command = _LANGUAGE_COMMAND.match(text)
     if command is not None:
         return Classified(Input.LANGUAGE, language=command.group(1).casefold())
+    if text.strip(_TRIM).casefold() in UPDATE_WORDS:
+        return Classified(Input.UPDATE)
     return _classify_message(text, phase, questions, stage)
 
 

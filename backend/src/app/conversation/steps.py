@@ -5,7 +5,7 @@ code cannot decide, and returns the effects to apply and the step after it. Step
 the engine applies their outcome atomically with the run's cursor.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -17,10 +17,13 @@ from app.conversation.contracts import (
     StageClosing,
     integration_for,
     intent_for,
+    propagation_for,
 )
 from app.conversation.editing import (
     Edit,
     apply_edits,
+    replace_sections,
+    section_texts,
     split_sections,
     touched_keys,
     unchanged_between,
@@ -38,6 +41,7 @@ from app.conversation.effects import (
     Outcome,
     PostNotice,
     PostSection,
+    PropagateVersion,
     Reader,
     Snapshot,
 )
@@ -59,6 +63,9 @@ from app.conversation.questions import (
 )
 from app.conversation.roster import PRODUCT_MANAGER, AgentSpec, agent, experts_of
 from app.core.config import LLMCallKind
+from app.documents.tracing.items import SERVES, item_kinds
+from app.documents.tracing.service import Propagation
+from app.projects.stages import DocumentType
 
 # Re-integrations against a version someone else wrote meanwhile, before giving up visibly.
 MAX_CONFLICTS = 2
@@ -161,6 +168,7 @@ async def ask(ctx: StepContext) -> Outcome:
             earlier=await ctx.reader.earlier_documents(snapshot.stage),
             document=document.content if document else "(not written yet)",
             history=await ctx.reader.history(expert),
+            gaps=await ctx.reader.trace_gaps(snapshot.stage),
         ),
         ExpertQuestions,
         kind=LLMCallKind.QUESTIONS,
@@ -168,6 +176,28 @@ async def ask(ctx: StepContext) -> Outcome:
     reason = _floor_reason(expert, snapshot, requested)
     effect = GiveFloor(expert=expert, questions=tuple(from_model(asked)), reason=reason)
     return Outcome(next=FOLLOWS[Step.ASK], effects=(effect,))
+
+
+def item_rules(stage: DocumentType, keys: Sequence[str]) -> str:
+    """How the expert's sections that list traceable items write them (ids are the engine's)."""
+    kinds = item_kinds(stage)
+    lines = []
+    for key in keys:
+        kind = kinds.get(key)
+        if kind is None:
+            continue
+        serves = sorted(target.value for target in SERVES[kind])
+        target = f", then → and the ids it serves ({'/'.join(serves)}-…)" if serves else ""
+        lines.append(f"- {key}: each {kind.name.lower()} is a top-level bullet{target}")
+    if not lines:
+        return "(your sections list no traceable items)"
+    return "\n".join(
+        [
+            *lines,
+            "Keep the bold id an item already has (e.g. **R-12**); give new items none (the "
+            "engine numbers them); link only to ids the documents show.",
+        ]
+    )
 
 
 def _floor_reason(expert: AgentSpec, snapshot: Snapshot, requested: str | None) -> str:
@@ -200,6 +230,7 @@ async def write_section(ctx: StepContext) -> Outcome:
             "task_section.md",
             stage=snapshot.stage.value,
             markers=", ".join(f"<!-- section:{key} -->" for key in expert.sections),
+            items=item_rules(snapshot.stage, expert.sections),
             questions=questions,
             answers=answers,
             document=document.content if document else "(not written yet)",
@@ -381,6 +412,67 @@ async def open_next_stage(ctx: StepContext) -> Outcome:
     return Outcome(next=FOLLOWS[Step.OPEN_NEXT_STAGE], effects=(OpenStage(following),))
 
 
+# --- change that propagates -----------------------------------------------------------------
+
+
+async def propagate(ctx: StepContext) -> Outcome:
+    """``/update``: the earliest document with stale items gets a version in which only the
+    sections of those items are rewritten (by the Product Manager, told what changed); the step
+    runs again for the next document until nothing is stale, then says what it updated."""
+    language = ctx.snapshot.language
+    brief = await ctx.reader.propagation()
+    if brief is None:
+        key = "propagated" if ctx.carry.propagated else "nothing_stale"
+        text = notices.notice(key, language, documents=", ".join(ctx.carry.propagated))
+        payload = {
+            "code": "trace_updated" if ctx.carry.propagated else "trace_clean",
+            "versions": ctx.carry.propagated,
+            "notice_language": notices.notice_language(language),
+        }
+        return Outcome(next=Step.DONE, effects=(PostNotice(text, payload=payload),))
+    document = await ctx.reader.version(brief.document_type, brief.version)
+    current = section_texts(document.content)
+    wanted = [stale.section for stale in brief.sections]
+    rewrite = await ctx.models.generate(
+        PRODUCT_MANAGER,
+        language,
+        prompts.render(
+            "task_propagation.md",
+            document_type=brief.document_type.value,
+            causes=", ".join(brief.causes),
+            changes=_changes_text(brief),
+            sections="\n\n".join(
+                f"Section {stale.section} (stale: {', '.join(node.id for node in stale.items)}):"
+                f"\n<<<\n{current.get(stale.section, '')}\n>>>"
+                for stale in brief.sections
+            ),
+        ),
+        propagation_for(brief.document_type),
+        kind=LLMCallKind.INTEGRATION,
+    )
+    rewrites = {
+        str(item.section): item.content for item in rewrite.sections if str(item.section) in wanted
+    }
+    effect = PropagateVersion(
+        stage=brief.document_type,
+        expected_version=brief.version,
+        content=replace_sections(document.content, rewrites, brief.document_type),
+        reason=brief.reason(),
+    )
+    written = f"{brief.document_type.value} v{brief.version + 1}"
+    carry = ctx.carry.model_copy(update={"propagated": [*ctx.carry.propagated, written]})
+    return Outcome(next=Step.PROPAGATE, effects=(effect,), carry=carry)
+
+
+def _changes_text(brief: Propagation) -> str:
+    return "\n".join(
+        f"- {item}: retired (removed from its document)"
+        if text is None
+        else f"- {item} now reads: {text}"
+        for item, text in brief.changes.items()
+    )
+
+
 # --- answers without an expert turn ---------------------------------------------------------
 
 
@@ -432,9 +524,13 @@ STEPS: dict[Step, StepFunction] = {
     Step.REFUSE: refuse,
     Step.REPLY: reply,
     Step.SET_LANGUAGE: set_language,
+    Step.PROPAGATE: propagate,
 }
 
 
 def effects_reply(effects: tuple[Effect, ...]) -> bool:
     """Whether applying ``effects`` posts a message the user sees."""
-    return any(not isinstance(effect, IntegrateVersion | OpenStage) for effect in effects)
+    return any(
+        not isinstance(effect, IntegrateVersion | PropagateVersion | OpenStage)
+        for effect in effects
+    )

@@ -1,6 +1,7 @@
 """The conversation's reads and writes in PostgreSQL: the steps' Reader, and the one place
 their effects are applied, together with the run's cursor, in one transaction."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -24,6 +25,7 @@ from app.conversation.effects import (
     OpenStage,
     PostNotice,
     PostSection,
+    PropagateVersion,
     Snapshot,
     UserMessage,
 )
@@ -36,6 +38,11 @@ from app.conversation.roster import PRODUCT_MANAGER, AgentSpec
 from app.core.db import after_commit, unit_of_work
 from app.documents import repository as document_repository
 from app.documents import service as document_service
+from app.documents.service import WrittenVersion
+from app.documents.tracing import service as trace_service
+from app.documents.tracing.graph import GapKind
+from app.documents.tracing.items import id_order
+from app.documents.tracing.service import Propagation
 from app.events import schemas as events
 from app.events.transaction import defer_event
 from app.memory import jobs as memory_jobs
@@ -52,6 +59,9 @@ from app.projects.stages import STAGE_ORDER, DocumentType
 _EARLIER_DOCUMENT_CHARS = 6_000
 _HISTORY_MESSAGES = 12
 _REASON_CHARS = 1000
+_GAPS_SHOWN = 20
+# The stages whose items realise requirements.
+_REALISING = frozenset({DocumentType.ARCHITECTURE, DocumentType.PLAN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +163,23 @@ class ConversationStore:
             )
         return "\n\n".join(hit.text for hit in hits) or "(nothing yet)"
 
+    async def trace_gaps(self, stage: DocumentType) -> str:
+        async with self.resources.session_factory() as session:
+            trace = await trace_service.trace(session, self.project_id)
+        mine = {node.id for node in trace.nodes if node.document_type is stage}
+        lines = [
+            f"- {gap.kind.value}: {gap.item}" + (f" → {gap.target}" if gap.target else "")
+            for gap in trace.gaps
+            if gap.item in mine
+            or (gap.kind is GapKind.UNSERVED_GOAL and stage is DocumentType.SPECS)
+            or (gap.kind is GapKind.UNREALISED_REQUIREMENT and stage in _REALISING)
+        ]
+        return "\n".join(lines[:_GAPS_SHOWN]) or "(none)"
+
+    async def propagation(self) -> Propagation | None:
+        async with unit_of_work(self.resources) as session:
+            return await trace_service.next_propagation(session, self.project_id)
+
     # --- applying an outcome ------------------------------------------------------------
 
     async def apply(self, effects: tuple[Effect, ...], step: Step, carry: Carry) -> Carry:
@@ -186,6 +213,9 @@ class ConversationStore:
                 return carry.model_copy(update={"section_message_id": message.id, "replied": True})
             case IntegrateVersion():
                 await self._integrate(session, state, effect)
+                return carry
+            case PropagateVersion():
+                await self._propagate(session, effect)
                 return carry
             case CompleteStage():
                 await complete_stage(
@@ -275,7 +305,7 @@ class ConversationStore:
             author_agent=PRODUCT_MANAGER.name.value,
             source_message_ids=[effect.source_message_id],
         )
-        self._index_version(session, DocumentType.IDEA, written.version)
+        self._index_version(session, DocumentType.IDEA, written.version.version)
         state.phase = Phase.AWAITING_FLOOR
         state.turns, state.spoken, state.stage_base_version = 0, [], 0
 
@@ -359,20 +389,60 @@ class ConversationStore:
     async def _integrate(
         self, session: AsyncSession, state: ConversationState, effect: IntegrateVersion
     ) -> None:
-        written = await document_service.append_version(
+        written = await self._write_version(
             session,
-            self.project_id,
             effect.stage,
-            expected_version=effect.expected_version,
-            content=effect.content,
-            reason=effect.reason[:_REASON_CHARS],
-            author_agent=PRODUCT_MANAGER.name.value,
-            source_message_ids=list(effect.sources),
+            effect.expected_version,
+            effect.content,
+            effect.reason,
+            sources=effect.sources,
         )
-        self._index_version(session, effect.stage, written.version)
+        if written.stale:
+            await announce_stale(
+                session, self.project_id, effect.stage, written.version.version, written.stale
+            )
         state.turns += 1
         state.spoken = [*state.spoken, effect.expert.name.value]
         _clear_floor(state, Phase.AWAITING_FLOOR)
+
+    async def _propagate(self, session: AsyncSession, effect: PropagateVersion) -> None:
+        # What this version changes in turn is not announced: the same /update goes on to the
+        # documents after it.
+        await self._write_version(
+            session,
+            effect.stage,
+            effect.expected_version,
+            effect.content,
+            effect.reason,
+            sources=(self.run.message_id,) if self.run.message_id else (),
+            propagated=True,
+        )
+
+    async def _write_version(
+        self,
+        session: AsyncSession,
+        stage: DocumentType,
+        expected_version: int,
+        content: str,
+        reason: str,
+        *,
+        sources: Sequence[UUID],
+        propagated: bool = False,
+    ) -> WrittenVersion:
+        """A version the team wrote (the PM integrates every one), indexed once committed."""
+        written = await document_service.append_version(
+            session,
+            self.project_id,
+            stage,
+            expected_version=expected_version,
+            content=content,
+            reason=reason[:_REASON_CHARS],
+            author_agent=PRODUCT_MANAGER.name.value,
+            source_message_ids=list(sources),
+            propagated=propagated,
+        )
+        self._index_version(session, stage, written.version.version)
+        return written
 
     def _index_version(self, session: AsyncSession, stage: DocumentType, version: int) -> None:
         after_commit(
@@ -521,7 +591,62 @@ def _title(section: str, expert: AgentSpec) -> str:
     return expert.role
 
 
+def _closes(gap: GapKind, stage: DocumentType) -> bool:
+    """Whether items of ``stage`` close a gap of an earlier document's item."""
+    if gap is GapKind.UNSERVED_GOAL:
+        return stage is DocumentType.SPECS
+    return gap is GapKind.UNREALISED_REQUIREMENT and stage in _REALISING
+
+
 def _condensed(text: str) -> str:
     if len(text) <= _EARLIER_DOCUMENT_CHARS:
         return text
     return text[:_EARLIER_DOCUMENT_CHARS] + "\n\n[… condensed: the rest is omitted]"
+
+
+async def announce_stale(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    version: int,
+    stale: Sequence[str],
+) -> None:
+    """The Product Manager's message on the items ``version`` of ``document_type`` made stale,
+    in the transaction that wrote it."""
+    project = await session.get(Project, project_id)
+    if project is None:
+        raise LookupError(project_id)
+    marks = [
+        mark
+        for mark in await trace_service.stale_items(session, project_id)
+        if mark.item in stale
+        and mark.cause_document_type is document_type
+        and mark.cause_version == version
+    ]
+    if not marks:
+        return
+    changed = sorted({item for mark in marks for item in mark.cause_items}, key=id_order)
+    items = sorted((mark.item for mark in marks), key=id_order)
+    language = project.language
+    await post_text(
+        session,
+        project_id,
+        None,
+        notices.notice(
+            "stale",
+            language,
+            stage=notices.stage_name(document_type, language),
+            version=version,
+            changed=", ".join(changed),
+            stale=", ".join(items),
+        ),
+        DocumentType(project.current_stage),
+        payload={
+            "code": "trace_stale",
+            "document_type": document_type.value,
+            "version": version,
+            "changed": changed,
+            "stale": items,
+            "notice_language": notices.notice_language(language),
+        },
+    )

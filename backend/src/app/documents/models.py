@@ -14,6 +14,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, UUIDPrimaryKey
@@ -46,4 +47,8 @@ class DocumentVersion(UUIDPrimaryKey, Base):
         ARRAY(Uuid()), server_default=text("'{}'")
     )
     parent_version: Mapped[int | None] = mapped_column(Integer)
+    trace_items: Mapped[list[dict[str, object]]] = mapped_column(
+        JSONB, server_default=text("'[]'::jsonb")
+    )
+    """The version's traceable items (id, section, text, links), read when it was written."""
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

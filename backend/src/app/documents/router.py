@@ -1,16 +1,17 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import WithJsonSchema
 
-from app.core.deps import RedisDep, SessionDep
+from app.core.deps import RedisDep, SessionDep, get_resources
 from app.core.errors import error_responses, json_error_responses
 from app.documents import service as document_service
 from app.documents.constants import MAX_VERSION
 from app.documents.diffing import DocumentDiff
 from app.documents.exceptions import PreconditionRequiredError
 from app.documents.quality import QualityReport
+from app.documents.resources import DocumentResources
 from app.documents.schemas import (
     DocumentEdit,
     DocumentStatus,
@@ -23,6 +24,7 @@ from app.projects.stages import DocumentType
 
 router = APIRouter(prefix="/projects/{project_id}/documents", tags=["documents"])
 
+Resources = Annotated[DocumentResources, Depends(get_resources)]
 _READ = error_responses(401, 403, 404)
 _WRITE = error_responses(401, 403, 404, 412, 422, 428)
 # One ETag of this API ("3", or 3 as some clients send it); anything else is refused by
@@ -76,6 +78,7 @@ async def edit_document(
     data: DocumentEdit,
     context: ProjectEditor,
     session: SessionDep,
+    resources: Resources,
     response: Response,
     if_match: IfMatch = None,
 ) -> DocumentVersionRead:
@@ -88,6 +91,7 @@ async def edit_document(
         content=data.content,
         reason=data.reason,
         user_id=context.user_id,
+        announce_stale=resources.announce_stale,
     )
     response.headers["ETag"] = _etag(document.version)
     return document
@@ -145,6 +149,7 @@ async def rollback_document(
     data: RollbackRequest,
     context: ProjectEditor,
     session: SessionDep,
+    resources: Resources,
     response: Response,
     if_match: IfMatch = None,
 ) -> DocumentVersionRead:
@@ -157,6 +162,7 @@ async def rollback_document(
         expected_version=None if if_match is None else _expected_version(if_match),
         reason=data.reason,
         user_id=context.user_id,
+        announce_stale=resources.announce_stale,
     )
     response.headers["ETag"] = _etag(document.version)
     return document

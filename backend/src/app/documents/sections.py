@@ -10,6 +10,7 @@ comments) and any Markdown viewer hide it.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from types import MappingProxyType
 
 from app.projects.stages import DocumentType
@@ -21,12 +22,25 @@ SECTION_KEY_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)*")
 _MARKER = re.compile(r"<!--\s*section\s*:\s*([A-Za-z0-9_]+)\s*-->", re.IGNORECASE)
 
 
+class ItemKind(StrEnum):
+    """The traceable items a section lists, each kind with its id prefix (``R-12``)."""
+
+    GOAL = "G"
+    REQUIREMENT = "R"
+    COMPONENT = "C"
+    DECISION = "D"
+    TASK = "T"
+    MILESTONE = "M"
+
+
 @dataclass(frozen=True)
 class SectionSpec:
-    """One expected section: a stable key and an English title for prompts and reports."""
+    """One expected section: a stable key, an English title for prompts and reports, and the
+    kind of traceable item its list entries are (None: its lists are plain prose)."""
 
     key: str
     title: str
+    items: ItemKind | None = None
 
 
 # Grouped by the expert who owns the section (see the stage table of the product brief), so
@@ -38,8 +52,8 @@ REQUIRED_SECTIONS: Mapping[DocumentType, tuple[SectionSpec, ...]] = MappingProxy
             SectionSpec("summary", "Summary"),
             # Business Analyst
             SectionSpec("problem", "Problem"),
-            SectionSpec("audience", "Target audience"),
-            SectionSpec("goals_kpis", "Goals and KPIs"),
+            SectionSpec("audience", "Target audience", ItemKind.GOAL),
+            SectionSpec("goals_kpis", "Goals and KPIs", ItemKind.GOAL),
             SectionSpec("monetisation", "Monetisation"),
             # Venture Expert
             SectionSpec("market", "Market and competition"),
@@ -58,40 +72,40 @@ REQUIRED_SECTIONS: Mapping[DocumentType, tuple[SectionSpec, ...]] = MappingProxy
         ),
         DocumentType.SPECS: (
             # Engineering Standards
-            SectionSpec("coding_standards", "Coding standards"),
-            SectionSpec("code_review", "Code review"),
-            SectionSpec("definition_of_done", "Definition of Done"),
+            SectionSpec("coding_standards", "Coding standards", ItemKind.REQUIREMENT),
+            SectionSpec("code_review", "Code review", ItemKind.REQUIREMENT),
+            SectionSpec("definition_of_done", "Definition of Done", ItemKind.REQUIREMENT),
             # QA Expert
-            SectionSpec("test_strategy", "Test strategy"),
-            SectionSpec("test_levels", "Test levels"),
-            SectionSpec("coverage", "Coverage targets"),
+            SectionSpec("test_strategy", "Test strategy", ItemKind.REQUIREMENT),
+            SectionSpec("test_levels", "Test levels", ItemKind.REQUIREMENT),
+            SectionSpec("coverage", "Coverage targets", ItemKind.REQUIREMENT),
             # Security Expert
-            SectionSpec("security_requirements", "Security requirements"),
-            SectionSpec("security_audit", "Security audit"),
-            SectionSpec("data_protection", "Data protection"),
+            SectionSpec("security_requirements", "Security requirements", ItemKind.REQUIREMENT),
+            SectionSpec("security_audit", "Security audit", ItemKind.REQUIREMENT),
+            SectionSpec("data_protection", "Data protection", ItemKind.REQUIREMENT),
         ),
         DocumentType.ARCHITECTURE: (
             # Solution Architect
-            SectionSpec("stack", "Technology stack"),
-            SectionSpec("patterns", "Architectural patterns"),
-            SectionSpec("components", "Components"),
-            SectionSpec("integrations", "Integrations"),
-            SectionSpec("trade_offs", "Trade-offs and decisions"),
+            SectionSpec("stack", "Technology stack", ItemKind.COMPONENT),
+            SectionSpec("patterns", "Architectural patterns", ItemKind.DECISION),
+            SectionSpec("components", "Components", ItemKind.COMPONENT),
+            SectionSpec("integrations", "Integrations", ItemKind.COMPONENT),
+            SectionSpec("trade_offs", "Trade-offs and decisions", ItemKind.DECISION),
             # DevOps Expert
-            SectionSpec("infrastructure", "Infrastructure"),
-            SectionSpec("ci_cd", "CI/CD"),
-            SectionSpec("monitoring", "Monitoring and observability"),
-            SectionSpec("deployment", "Deployment"),
+            SectionSpec("infrastructure", "Infrastructure", ItemKind.COMPONENT),
+            SectionSpec("ci_cd", "CI/CD", ItemKind.COMPONENT),
+            SectionSpec("monitoring", "Monitoring and observability", ItemKind.COMPONENT),
+            SectionSpec("deployment", "Deployment", ItemKind.COMPONENT),
             # Performance Expert
-            SectionSpec("scalability", "Scalability"),
-            SectionSpec("bottlenecks", "Bottlenecks"),
-            SectionSpec("optimisation", "Performance optimisation"),
+            SectionSpec("scalability", "Scalability", ItemKind.DECISION),
+            SectionSpec("bottlenecks", "Bottlenecks", ItemKind.DECISION),
+            SectionSpec("optimisation", "Performance optimisation", ItemKind.DECISION),
         ),
         DocumentType.PLAN: (
             # Project Planner
             SectionSpec("phases", "Phases"),
-            SectionSpec("tasks", "Tasks"),
-            SectionSpec("milestones", "Milestones"),
+            SectionSpec("tasks", "Tasks", ItemKind.TASK),
+            SectionSpec("milestones", "Milestones", ItemKind.MILESTONE),
             SectionSpec("acceptance_criteria", "Acceptance criteria"),
             # Scrum Master
             SectionSpec("sprints", "Sprints"),

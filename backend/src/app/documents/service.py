@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from uuid import UUID
 
 from redis.asyncio import Redis
@@ -20,7 +21,10 @@ from app.documents.exceptions import (
 from app.documents.models import DocumentVersion
 from app.documents.quality import QualityReport, assess_quality
 from app.documents.rendering import render_preview
+from app.documents.resources import StaleAnnouncer
 from app.documents.schemas import DocumentStatus, DocumentVersionRead, VersionSummary
+from app.documents.tracing import service as trace_service
+from app.documents.tracing.items import Author
 from app.events.schemas import DocumentVersionCreated
 from app.events.transaction import defer_event
 from app.projects.scoping import AccessibleProjectID
@@ -34,6 +38,13 @@ RENDERER_VERSION = "cmark1"
 _PREVIEW_TTL_SECONDS = 24 * 3600
 
 
+@dataclass(frozen=True, slots=True)
+class WrittenVersion:
+    version: DocumentVersionRead
+    stale: tuple[str, ...]
+    """Items of later documents this version made stale."""
+
+
 async def append_version(
     session: AsyncSession,
     project_id: AccessibleProjectID,
@@ -45,11 +56,15 @@ async def append_version(
     author_user_id: UUID | None = None,
     author_agent: str | None = None,
     source_message_ids: Sequence[UUID] = (),
-) -> DocumentVersionRead:
+    rollback: bool = False,
+    propagated: bool = False,
+) -> WrittenVersion:
     """Add the next version on top of ``expected_version`` (0: the document's first).
 
     Two writers starting from the same version cannot both succeed: the unique constraint on
-    (project, type, version) lets exactly one insert win, and the other gets a conflict.
+    (project, type, version) lets exactly one insert win, and the other gets a conflict. The
+    version's traceable items get their ids (written into its content) and its links are
+    checked; ``propagated``: it updates items that went stale (see :mod:`.tracing.service`).
     """
     current = await document_repository.latest(session, project_id, document_type)
     current_number = current.version if current is not None else 0
@@ -59,11 +74,16 @@ async def append_version(
             f"not {expected_version}; reload it and apply your change again.",
             details={"current_version": current_number},
         )
+    author = Author.ROLLBACK if rollback else Author.AGENT if author_agent else Author.PERSON
+    traced = await trace_service.prepare(
+        session, project_id, document_type, content, current, author
+    )
     version = DocumentVersion(
         project_id=project_id,
         document_type=document_type,
         version=current_number + 1,
-        content=content,
+        content=traced.content,
+        trace_items=trace_service.serialised(traced.nodes),
         reason=reason,
         author_user_id=author_user_id,
         author_agent=author_agent,
@@ -78,6 +98,9 @@ async def append_version(
             f"Another change to the {document_type} document was saved first; reload it.",
             details={"current_version": current_number + 1},
         ) from error
+    stale = await trace_service.record(
+        session, project_id, document_type, version.version, traced, propagated=propagated
+    )
     # Every new version, whoever wrote it (an agent, a manual edit, a rollback), is announced.
     defer_event(
         session,
@@ -90,7 +113,7 @@ async def append_version(
             reason=reason,
         ),
     )
-    return DocumentVersionRead.model_validate(version)
+    return WrittenVersion(DocumentVersionRead.model_validate(version), tuple(stale))
 
 
 async def active(
@@ -145,9 +168,10 @@ async def edit(
     content: str,
     reason: str,
     user_id: UUID,
+    announce_stale: StaleAnnouncer,
 ) -> DocumentVersionRead:
     await active(session, project_id, document_type)
-    return await append_version(
+    written = await append_version(
         session,
         project_id,
         document_type,
@@ -156,6 +180,8 @@ async def edit(
         reason=reason,
         author_user_id=user_id,
     )
+    await _announced(session, project_id, document_type, written, announce_stale)
+    return written.version
 
 
 async def rollback(
@@ -167,12 +193,13 @@ async def rollback(
     expected_version: int | None,
     reason: str | None,
     user_id: UUID,
+    announce_stale: StaleAnnouncer,
 ) -> DocumentVersionRead:
     """A new version with an earlier version's content: history stays linear."""
     current = await active(session, project_id, document_type)
     target = await version(session, project_id, document_type, to_version)
     note = f"rollback to version {to_version}" + (f": {reason}" if reason else "")
-    return await append_version(
+    written = await append_version(
         session,
         project_id,
         document_type,
@@ -180,7 +207,23 @@ async def rollback(
         content=target.content,
         reason=note,
         author_user_id=user_id,
+        rollback=True,
     )
+    await _announced(session, project_id, document_type, written, announce_stale)
+    return written.version
+
+
+async def _announced(
+    session: AsyncSession,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    written: WrittenVersion,
+    announce_stale: StaleAnnouncer,
+) -> None:
+    if written.stale:
+        await announce_stale(
+            session, project_id, document_type, written.version.version, written.stale
+        )
 
 
 async def diff(

@@ -94,6 +94,16 @@ class DocumentVersionCreated(_ProjectEvent):
     reason: str
 
 
+class TraceStale(_ProjectEvent):
+    """A new version changed or retired items that items of later documents serve."""
+
+    type: Literal["trace.stale"] = "trace.stale"
+    document_type: str = Field(description="The document whose new version caused it.")
+    version: int
+    changed: list[str] = Field(description="Its changed or retired item ids, e.g. `R-12`.")
+    stale: list[str] = Field(description="The later items now marked stale, e.g. `C-4`.")
+
+
 class StageCompleted(_ProjectEvent):
     type: Literal["stage.completed"] = "stage.completed"
     stage: str
@@ -142,6 +152,7 @@ ProjectEvent = Annotated[
     | ExpertSection
     | AgentMessage
     | DocumentVersionCreated
+    | TraceStale
     | StageCompleted
     | RunCompleted
     | RunFailed

@@ -19,7 +19,7 @@ PRODUCT_EVENT_NAMES = {
     "export.ready",
     "ping",
 }
-ADDED_EVENT_NAMES = {"export.failed", "agent.message"}
+ADDED_EVENT_NAMES = {"export.failed", "agent.message", "trace.stale"}
 EVENT_NAMES = PRODUCT_EVENT_NAMES | ADDED_EVENT_NAMES
 
 

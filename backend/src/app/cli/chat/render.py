@@ -229,6 +229,16 @@ class Renderer:
             )
         )
 
+    def stale(self, event: events.TraceStale) -> None:
+        self.print(
+            Text.assemble(
+                ("⚠ ", "yellow"),
+                f"{event.document_type} v{event.version} changed {', '.join(event.changed)}: ",
+                (", ".join(event.stale), "bold yellow"),
+                " may disagree now; /update brings them in line",
+            )
+        )
+
     def stage_completed(self, event: events.StageCompleted) -> None:
         following = (
             f"; /next starts {event.next_stage}" if event.next_stage else "; every stage is done"

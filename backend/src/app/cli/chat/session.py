@@ -343,6 +343,8 @@ class ChatSession:
                     self._show.agent_message(event)
             case events.DocumentVersionCreated():
                 self._show.version(event)
+            case events.TraceStale():
+                self._show.stale(event)
             case events.StageCompleted():
                 self._show.stage_completed(event)
             case events.RunCompleted():

@@ -1,12 +1,12 @@
 """The chat's slash commands, read from a typed line. A line that is none of them is a message;
-``/language`` is the server's own chat command and goes to it as a message."""
+``/language`` and ``/update`` are the server's own chat commands and go to it as messages."""
 
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 # Handled by the conversation engine itself (see docs/conversation.md).
-_SERVER_COMMANDS = re.compile(r"^/(?:language|lang|язык)(?:\s|$)", re.IGNORECASE)
+_SERVER_COMMANDS = re.compile(r"^/(?:language|lang|язык|update|обновить)(?:\s|$)", re.IGNORECASE)
 
 HELP = """\
 /next            complete the current stage (if it is in progress) and start the next one
@@ -14,6 +14,7 @@ HELP = """\
 /expert NAME     give the floor to an expert of this stage; text after the name goes with it
 /doc TYPE        print a document's active version (idea, specs, architecture, plan)
 /language CODE   correct the project's language (owners, before the team writes a document)
+/update          bring items a change made stale in line with it (only their sections change)
 /help            this list
 /quit            leave (Ctrl-D too); Ctrl-C stops a run that is going
 Anything else is sent to the team: the idea, answers like 1.b, 2.c, or free text."""
