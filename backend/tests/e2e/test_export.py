@@ -48,7 +48,17 @@ async def test_the_worker_exports_what_the_conversation_wrote(
     assert archive.read("пекарни/01-idea/idea.md").decode() == idea["content"]
     manifest = json.loads(archive.read("пекарни/manifest.json"))
     assert manifest["language"] == "ru"
-    assert [item["status"] for item in manifest["files"]] == ["present", "present"] + ["absent"] * 3
+    assert [(item["path"], item["status"]) for item in manifest["files"]][-2:] == [
+        ("04-plan/plan.md", "absent"),
+        ("traceability.md", "present"),
+    ]
+    assert [item["status"] for item in manifest["files"]] == [
+        "present",
+        "present",
+        *["absent"] * 3,
+        "present",
+    ]
+    assert "# Traceability" in archive.read("пекарни/traceability.md").decode()
     assert "Документы проекта" in archive.read("пекарни/README.md").decode()
     types = [event["type"] for event in await stream_events(resources, project.id)]
     assert types.index("export.progress") < types.index("export.ready")

@@ -226,6 +226,8 @@ async def test_each_tool_answers_from_the_project(app: FastAPI, world: World) ->
         "search_memory",
         "get_document",
         "list_open_questions",
+        "get_trace",
+        "get_item",
     }
     assert all(tool.annotations and tool.annotations.read_only_hint for tool in tools.tools)
     assert found["hits"], found
@@ -236,6 +238,35 @@ async def test_each_tool_answers_from_the_project(app: FastAPI, world: World) ->
     assert questions["expert"] == "business_analyst"
     assert questions["stage"] == "idea"
     assert questions["questions"] == [QUESTION.model_dump()]
+
+
+TRACED_IDEA = "# Idea\n\n## Goals\n<!-- section:goals_kpis -->\n- Fresh bread by 6 am\n"
+TRACED_PLAN = (
+    "# Plan\n\n## Tasks\n<!-- section:tasks -->\n- Night courier rota → R-1\n- Write a blog post\n"
+)
+TRACED_SPECS = "# Specs\n\n## DoD\n<!-- section:definition_of_done -->\n- Delivered by 6 → G-1\n"
+
+
+async def test_an_agent_reads_the_trace_and_one_item(
+    app: FastAPI, resources: Resources, world: World
+) -> None:
+    await seed_document(resources, world.project_id, "idea", [TRACED_IDEA])
+    await seed_document(resources, world.project_id, "specs", [TRACED_SPECS])
+    await seed_document(resources, world.project_id, "plan", [TRACED_PLAN])
+    async with mcp_client(app, world.owner.token) as mcp:
+        trace = structured(await mcp.call_tool("get_trace", {"project": world.project_id}))
+        item = structured(
+            await mcp.call_tool("get_item", {"project": world.project_id, "id": "R-1"})
+        )
+        missing = await mcp.call_tool("get_item", {"project": world.project_id, "id": "R-9"})
+    assert [node["id"] for node in trace["nodes"]] == ["G-1", "R-1", "T-1", "T-2"]
+    assert trace["gaps"] == [{"kind": "purposeless_task", "item": "T-2", "target": None}]
+    assert item["item"]["text"] == "Delivered by 6"
+    assert [node["id"] for node in item["serves"]] == ["G-1"]
+    assert [node["id"] for node in item["served_by"]] == ["T-1"]
+    assert (item["retired_targets"], item["stale"]) == ([], None)
+    assert missing.is_error
+    assert text_of(missing.content) == "No item R-9 in the active documents."
 
 
 async def test_another_users_project_is_unreadable_like_a_missing_one(
@@ -254,6 +285,8 @@ async def test_another_users_project_is_unreadable_like_a_missing_one(
                     ("search_memory", {"query": "secret"}),
                     ("get_document", {"type": "idea"}),
                     ("list_open_questions", {}),
+                    ("get_trace", {}),
+                    ("get_item", {"id": "G-1"}),
                 )
             ]
             refusals.append(tuple((a.is_error, text_of(a.content)) for a in answers))
@@ -261,7 +294,7 @@ async def test_another_users_project_is_unreadable_like_a_missing_one(
     assert refusals[0] == refusals[2]
     assert refusals[1] == refusals[3]
     assert refusals[0][1] == "Project not found."
-    assert refusals[1] == ((True, "Project not found."),) * 3
+    assert refusals[1] == ((True, "Project not found."),) * 5
     assert not any(world.secret_id in str(resource.uri) for resource in listed.resources)
 
 

@@ -12,6 +12,7 @@ from app.exports.archive import (
     verify_archive,
 )
 from app.exports.exceptions import ArchiveIntegrityError
+from app.exports.traceability import render_traceability
 from app.projects.stages import DocumentType
 
 REQUEST = ArchiveRequest(
@@ -57,6 +58,7 @@ def test_documents_keep_their_folders_in_stage_order() -> None:
         "coffee/README.md",
         "coffee/01-idea/idea.md",
         "coffee/04-plan/plan.md",
+        "coffee/traceability.md",
         "coffee/manifest.json",
     ]
 
@@ -88,3 +90,24 @@ def test_a_manifest_that_differs_is_refused() -> None:
 def test_not_a_zip_is_refused() -> None:
     with pytest.raises(ArchiveIntegrityError, match="cannot be read back"):
         verify_archive(b"PK\x03\x04 not really", build_archive(REQUEST).manifest)
+
+
+def test_the_traceability_matrix_has_a_row_per_link_and_the_gaps() -> None:
+    specs = (
+        "# Specs\n\n## DoD\n<!-- section:definition_of_done -->\n"
+        "- **R-1** Tests pass | on CI → G-1\n- **R-2** Reviewed → G-1, G-2\n"
+    )
+    matrix = render_traceability(
+        {
+            DocumentType.IDEA: (2, "# Idea\n\n<!-- section:goals_kpis -->\n- **G-1** Grow\n"),
+            DocumentType.SPECS: (4, specs),
+        }
+    )
+    rows = [line for line in matrix.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows[1:] == [
+        "| R-1 | G-1 | Tests pass \\| on CI | Grow |",
+        "| R-2 | G-1 | Reviewed | Grow |",
+        "| R-2 | G-2 | Reviewed | (retired) |",
+    ]
+    assert "items of idea v2, specs v4" in matrix
+    assert "- R-2: it serves G-2, which is not in the documents any more" in matrix

@@ -108,6 +108,7 @@ def test_the_jeex_layout_adds_nothing_and_reports_no_gaps() -> None:
         "02-specs/specs.md",
         "03-architecture/architecture.md",
         "04-plan/plan.md",
+        "traceability.md",
         "manifest.json",
     }
     manifest = json.loads(files["manifest.json"])

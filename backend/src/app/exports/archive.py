@@ -8,6 +8,7 @@ this much; the others add their own files beside it (see ``app.exports.layouts``
     <project-slug>/02-specs/specs.md
     <project-slug>/03-architecture/architecture.md
     <project-slug>/04-plan/plan.md
+    <project-slug>/traceability.md   every link between the documents' items, and the gaps
     <project-slug>/manifest.json
 """
 
@@ -29,6 +30,7 @@ from app.exports.outline import outline
 from app.exports.paths import DOCUMENT_PATHS, MANIFEST_PATH, README_PATH
 from app.exports.readme import IndexEntry, readme_language, render_readme
 from app.exports.schemas import Manifest, ManifestFile, ManifestGap, ManifestProject
+from app.exports.traceability import TRACEABILITY_PATH, render_traceability
 from app.projects.stages import STAGE_ORDER, DocumentType
 
 _FILE_MODE = 0o644 << 16
@@ -122,6 +124,9 @@ def _file_contents(request: ArchiveRequest) -> dict[str, bytes]:
         document = request.documents.get(document_type)
         if document is not None:
             files[DOCUMENT_PATHS[document_type]] = document.content.encode()
+    files[TRACEABILITY_PATH] = render_traceability(
+        {kind: (document.version, document.content) for kind, document in request.documents.items()}
+    ).encode()
     return files
 
 
@@ -134,6 +139,7 @@ def _manifest(request: ArchiveRequest, files: dict[str, bytes], layout: LayoutFi
         else:
             path = DOCUMENT_PATHS[document_type]
             listed.append(_present(path, document_type, document.version, files[path]))
+    listed.append(_present(TRACEABILITY_PATH, None, None, files[TRACEABILITY_PATH]))
     listed += [_present(path, None, None, files[path]) for path in layout.files]
     return Manifest(
         export_id=request.export_id,
@@ -193,6 +199,8 @@ def verify_archive(data: bytes, expected: Manifest) -> None:
         zlib.error,
         EOFError,
         KeyError,
+        # A damaged byte in an entry's name or in the manifest is no longer UTF-8.
+        UnicodeDecodeError,
         ValidationError,
     ) as error:
         raise ArchiveIntegrityError(f"the archive cannot be read back: {error}") from error

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.conversation.questions import OpenQuestion
+from app.documents.tracing.schemas import ITEM_ID_PATTERN, StaleRead, TraceNodeRead
 from app.exports.schemas import ManifestFile
 from app.memory.schemas import MemoryHit
 from app.projects.schemas import ProjectRead
@@ -39,6 +40,21 @@ class GetDocumentArguments(_Arguments):
 
 class ProjectArguments(_Arguments):
     project: UUID = Field(description="The project's id.")
+
+
+class GetItemArguments(_Arguments):
+    project: UUID = Field(description="The project's id.")
+    id: str = Field(pattern=ITEM_ID_PATTERN, description="The item's id, e.g. R-12 or T-3.")
+
+
+class ItemResult(BaseModel):
+    """One item of the active documents, what it serves and what serves it."""
+
+    item: TraceNodeRead
+    serves: list[TraceNodeRead] = Field(description="The items it serves that are still there.")
+    served_by: list[TraceNodeRead]
+    retired_targets: list[str] = Field(description="Items it serves that were retired.")
+    stale: StaleRead | None = Field(description="Why it may disagree with what it serves.")
 
 
 class ProjectList(BaseModel):

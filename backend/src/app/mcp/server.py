@@ -38,12 +38,15 @@ from starlette.requests import Request
 
 from app.auth.service import Caller
 from app.core.errors import AppError
+from app.documents.tracing.schemas import TraceRead
 from app.mcp import service, uris
 from app.mcp.exceptions import UnknownToolError
 from app.mcp.resources import McpResources
 from app.mcp.schemas import (
     DocumentResult,
     GetDocumentArguments,
+    GetItemArguments,
+    ItemResult,
     MemorySearchResult,
     OpenQuestions,
     ProjectArguments,
@@ -55,7 +58,7 @@ INSTRUCTIONS = (
     "JEEX Idea's document packages, read-only: for each of your projects the Idea, Engineering "
     "Specifications, Architecture and Implementation Plan documents, versioned. Read "
     "jeex://projects first for the project ids; then a project's manifest, its documents, or "
-    "the tools search_memory, get_document and list_open_questions."
+    "the tools search_memory, get_document, list_open_questions, get_trace and get_item."
 )
 CALL_SCOPE_KEY = "jeex.mcp.call"
 # Implementation-defined JSON-RPC band: a refusal that is not about the request's parameters
@@ -251,6 +254,20 @@ async def _list_open_questions(
     return await service.open_questions(session, context)
 
 
+async def _get_trace(
+    session: AsyncSession, call: McpCall, arguments: ProjectArguments
+) -> TraceRead:
+    context = await service.project_context(session, call.resources, call.caller, arguments.project)
+    return await service.trace(session, context)
+
+
+async def _get_item(
+    session: AsyncSession, call: McpCall, arguments: GetItemArguments
+) -> ItemResult:
+    context = await service.project_context(session, call.resources, call.caller, arguments.project)
+    return await service.item(session, context, arguments.id)
+
+
 TOOLS: dict[str, ToolSpec[Any, Any]] = {
     tool.name: tool
     for tool in (
@@ -286,6 +303,29 @@ TOOLS: dict[str, ToolSpec[Any, Any]] = {
             arguments=ProjectArguments,
             result=OpenQuestions,
             run=_list_open_questions,
+        ),
+        ToolSpec(
+            name="get_trace",
+            title="Get the traceability graph",
+            description=(
+                "Every item of the active documents (goals G-, requirements R-, components C-, "
+                "decisions D-, tasks T-, milestones M-), what each serves, the coverage gaps and "
+                "the items a later change made stale."
+            ),
+            arguments=ProjectArguments,
+            result=TraceRead,
+            run=_get_trace,
+        ),
+        ToolSpec(
+            name="get_item",
+            title="Get one item",
+            description=(
+                "One item by its id (e.g. T-3): its text and section, the items it serves, the "
+                "items that serve it, and whether it is stale."
+            ),
+            arguments=GetItemArguments,
+            result=ItemResult,
+            run=_get_item,
         ),
     )
 }

@@ -17,12 +17,15 @@ from app.conversation.questions import OpenQuestion
 from app.documents import service as document_service
 from app.documents.exceptions import DocumentNotFoundError
 from app.documents.schemas import DocumentStatus, DocumentVersionRead
+from app.documents.tracing import service as trace_service
+from app.documents.tracing.schemas import TraceRead
 from app.exports.paths import DOCUMENT_PATHS
 from app.mcp import uris
 from app.mcp.exceptions import InvalidArgumentsError
 from app.mcp.resources import McpResources
 from app.mcp.schemas import (
     DocumentResult,
+    ItemResult,
     ManifestDocument,
     MemorySearchResult,
     OpenQuestions,
@@ -143,4 +146,24 @@ async def open_questions(session: AsyncSession, context: ProjectContext) -> Open
         stage=DocumentType(context.project.current_stage),
         expert=state.floor_agent if state is not None and pending else None,
         questions=[OpenQuestion.model_validate(item) for item in pending or []],
+    )
+
+
+async def trace(session: AsyncSession, context: ProjectContext) -> TraceRead:
+    return await trace_service.trace(session, context.project_id)
+
+
+async def item(session: AsyncSession, context: ProjectContext, item_id: str) -> ItemResult:
+    found = await trace_service.trace(session, context.project_id)
+    nodes = {node.id: node for node in found.nodes}
+    node = nodes.get(item_id)
+    if node is None:
+        retired = " (it was retired)" if item_id in found.retired else ""
+        raise InvalidArgumentsError(f"No item {item_id} in the active documents{retired}.")
+    return ItemResult(
+        item=node,
+        serves=[nodes[target] for target in node.links if target in nodes],
+        served_by=[other for other in found.nodes if item_id in other.links],
+        retired_targets=[target for target in node.links if target not in nodes],
+        stale=next((mark for mark in found.stale if mark.item == item_id), None),
     )

@@ -24,6 +24,7 @@ DOCUMENT_FILES = {
     "02-specs/specs.md",
     "03-architecture/architecture.md",
     "04-plan/plan.md",
+    "traceability.md",
     "manifest.json",
 }
 LAYOUT_FILES = {
@@ -100,7 +101,12 @@ async def test_each_format_packs_its_layout_with_a_manifest_whose_hashes_hold(
         data = archive.read(f"{SLUG}/{item['path']}")
         assert item["sha256"] == hashlib.sha256(data).hexdigest(), item["path"]
         assert item["bytes"] == len(data)
-    assert archive.read(f"{SLUG}/01-idea/idea.md").decode() == DOCUMENTS[next(iter(DOCUMENTS))]
+    idea = await client.get(
+        f"/api/v1/projects/{seeded.project_id}/documents/idea", headers=seeded.headers
+    )
+    # The active version as stored: its items carry the ids the engine gave them.
+    assert archive.read(f"{SLUG}/01-idea/idea.md").decode() == idea.json()["content"]
+    assert "- **G-1** Small bakeries with one or two shops" in idea.json()["content"]
 
 
 async def test_the_same_request_in_the_same_format_is_answered_by_the_same_export(

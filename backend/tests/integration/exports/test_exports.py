@@ -93,7 +93,13 @@ async def test_the_archive_holds_the_versions_active_at_request_time(
     archive = zipfile.ZipFile(io.BytesIO(download.content))
     assert sorted(archive.namelist()) == sorted(
         f"{SLUG}/{path}"
-        for path in ("README.md", "01-idea/idea.md", "02-specs/specs.md", "manifest.json")
+        for path in (
+            "README.md",
+            "01-idea/idea.md",
+            "02-specs/specs.md",
+            "traceability.md",
+            "manifest.json",
+        )
     )
     assert archive.read(f"{SLUG}/01-idea/idea.md").decode() == IDEA_V2
     assert archive.read(f"{SLUG}/02-specs/specs.md").decode() == SPECS_V1
@@ -113,6 +119,7 @@ async def test_the_archive_holds_the_versions_active_at_request_time(
         "README.md",
         "01-idea/idea.md",
         "02-specs/specs.md",
+        "traceability.md",
         "03-architecture/architecture.md",
         "04-plan/plan.md",
     }
@@ -222,11 +229,15 @@ async def test_an_empty_project_exports_every_document_as_absent(
     )
     archive = zipfile.ZipFile(io.BytesIO(download.content))
     slug = f"project-{project_id.replace('-', '')[:8]}"
-    assert sorted(archive.namelist()) == [f"{slug}/README.md", f"{slug}/manifest.json"]
+    assert sorted(archive.namelist()) == [
+        f"{slug}/README.md",
+        f"{slug}/manifest.json",
+        f"{slug}/traceability.md",
+    ]
     manifest = json.loads(archive.read(f"{slug}/manifest.json"))
     assert manifest["language"] is None
     assert manifest["readme_language"] == "en"
-    assert [item["status"] for item in manifest["files"]] == ["present"] + ["absent"] * 4
+    assert [item["status"] for item in manifest["files"]] == ["present", *["absent"] * 4, "present"]
     readme = archive.read(f"{slug}/README.md").decode()
     assert "1. Idea — *not written yet*" in readme
     assert "4. Plan — *not written yet*" in readme
