@@ -2,8 +2,8 @@
  * One founder's session in a real Chromium, against `serve` with the scripted model server
  * (backend/tests/e2e/web_stack.py): sign in with the printed link, create a project, post a
  * Russian idea, answer the expert's questions, watch the section arrive, compare and roll
- * back versions, meet an edit conflict, move to the next stage, export, and check that a
- * second user cannot see the project.
+ * back versions, meet an edit conflict, move to the next stage, link items by hand and update
+ * what a change reached, export, and check that a second user cannot see the project.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -186,6 +186,53 @@ test("a founder's session from a raw idea to the export", async ({ page, browser
     }
   });
 
+  await test.step("link items by hand, change one, and update what it reached", async () => {
+    const editDocument = async (tab: string, version: number, change: (text: string) => string) => {
+      await page.getByRole("tab", { name: new RegExp(`${tab}\\s*v${version}`) }).click();
+      await page.getByRole("button", { name: "Редактировать" }).click();
+      const editor = page.getByLabel("Текст документа (Markdown)");
+      await expect(editor).not.toHaveValue("");
+      await editor.fill(change(await editor.inputValue()));
+      await page.getByRole("button", { name: "Сохранить как новую версию" }).click();
+      await expect(page.getByRole("tab", { name: new RegExp(`${tab}\\s*v${version + 1}`) })).toBeVisible();
+    };
+    await editDocument(
+      "Спецификации",
+      1,
+      (text) => `${text}\n\n## Требования\n\n<!-- section:security_requirements -->\n\n- Данные клиентов шифруются\n`,
+    );
+    await page.getByRole("button", { name: "Связи" }).click();
+    const trace = page.getByRole("region", { name: "Трассируемость" });
+    const item = (text: string) => trace.locator(".trace-items li").filter({ hasText: text });
+    // The engine numbers items (the experts' lists got the first numbers): read the id it gave.
+    const requirement = (await item("Данные клиентов шифруются").locator("strong").textContent()) ?? "";
+    expect(requirement).toMatch(/^R-\d+$/);
+    const gap = trace.locator(".trace-gaps li").filter({ hasText: `${requirement}:` });
+    await expect(gap).toHaveText(`${requirement}: ни компонент, ни задача его не реализуют`);
+
+    await editDocument(
+      "Архитектура",
+      1,
+      (text) => `${text}\n\n## Компоненты\n\n<!-- section:components -->\n\n- Сервис заказов → ${requirement}\n`,
+    );
+    await expect(item("Сервис заказов")).toContainText(`Сервис заказов — служит ${requirement}`);
+    const component = (await item("Сервис заказов").locator("strong").textContent()) ?? "";
+    expect(component).toMatch(/^C-\d+$/);
+    await expect(gap).toHaveCount(0);
+
+    await editDocument("Спецификации", 2, (text) => text.replace("шифруются", "шифруются AES-256"));
+    const stale = page.getByRole("status", { name: "Трассируемость" });
+    await expect(stale).toContainText(`${component} могут расходиться с изменившимися ${requirement}.`);
+    await expect(item("Сервис заказов")).toContainText("(устарел)");
+    await screenshot(page, "trace.png");
+    await stale.getByRole("button", { name: "Обновить устаревшие пункты" }).click();
+    await expect(page.getByRole("tab", { name: /Архитектура\s*v3/ })).toBeVisible({ timeout: 60_000 });
+    await expect(stale).toHaveCount(0);
+    await expect(item("Сервис заказов")).not.toContainText("(устарел)");
+    await expect(item("Сервис заказов")).toContainText("updated to the new requirement");
+    await page.getByRole("button", { name: "Связи" }).click();
+  });
+
   await test.step("export and download the ZIP", async () => {
     await page.getByRole("button", { name: "Экспорт (ZIP)" }).click();
     const download = page.getByRole("button", { name: "Скачать ZIP" });
@@ -197,7 +244,13 @@ test("a founder's session from a raw idea to the export", async ({ page, browser
     const names = zipEntryNames(archive);
     expect(names.some((name) => name.endsWith("/README.md"))).toBe(true);
     expect(names.some((name) => name.endsWith("/manifest.json"))).toBe(true);
-    for (const file of ["01-idea/idea.md", "02-specs/specs.md", "03-architecture/architecture.md", "04-plan/plan.md"]) {
+    for (const file of [
+      "01-idea/idea.md",
+      "02-specs/specs.md",
+      "03-architecture/architecture.md",
+      "04-plan/plan.md",
+      "traceability.md",
+    ]) {
       expect(names.some((name) => name.endsWith(`/${file}`)), `${file} in ${names.join(", ")}`).toBe(true);
     }
   });

@@ -845,6 +845,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects/{project_id}/trace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Trace
+         * @description The items of the active versions (`G-3`, `R-12`, `C-4`, `D-2`, `T-17`, `M-2`), what each
+         *     serves, the gaps (goals nothing serves, requirements without a component or task, tasks
+         *     that serve nothing, links to retired items) and the items marked stale by a change.
+         */
+        get: operations["get_trace_api_v1_projects__project_id__trace_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -1471,6 +1493,11 @@ export interface components {
          * @enum {string}
          */
         ExportStatus: "queued" | "building" | "ready" | "failed" | "expired";
+        /**
+         * GapKind
+         * @enum {string}
+         */
+        GapKind: "unserved_goal" | "unrealised_requirement" | "purposeless_task" | "retired_link";
         /** HTTPValidationError */
         HTTPValidationError: {
             /** Detail */
@@ -1517,6 +1544,12 @@ export interface components {
          * @enum {string}
          */
         InvitationStatus: "pending" | "accepted" | "declined" | "expired";
+        /**
+         * ItemKind
+         * @description The traceable items a section lists, each kind with its id prefix (``R-12``).
+         * @enum {string}
+         */
+        ItemKind: "G" | "R" | "C" | "D" | "T" | "M";
         /**
          * LLMCheck
          * @description The model provider, reported beside the parts: it never fails readiness, since members,
@@ -2236,6 +2269,138 @@ export interface components {
          * @enum {string}
          */
         StageStatus: "not_started" | "in_progress" | "completed";
+        /** StaleRead */
+        StaleRead: {
+            /** @description The document whose change caused it. */
+            cause_document_type: components["schemas"]["DocumentType"];
+            /**
+             * Cause Items
+             * @description The changed or retired items it serves.
+             */
+            cause_items: string[];
+            /**
+             * Cause Version
+             * @description The version of that document that changed it.
+             */
+            cause_version: number;
+            document_type: components["schemas"]["DocumentType"];
+            /** Item */
+            item: string;
+        };
+        /** TraceGapRead */
+        TraceGapRead: {
+            /** Item */
+            item: string;
+            kind: components["schemas"]["GapKind"];
+            /**
+             * Target
+             * @description With `retired_link`: the target.
+             */
+            target?: string | null;
+        };
+        /** TraceLinkRead */
+        TraceLinkRead: {
+            /**
+             * Retired
+             * @description The target is no longer in its document.
+             */
+            retired: boolean;
+            /**
+             * Source
+             * @description The item that serves, e.g. `C-4`.
+             */
+            source: string;
+            /**
+             * Target
+             * @description The item it serves, e.g. `R-12`.
+             */
+            target: string;
+        };
+        /** TraceNodeRead */
+        TraceNodeRead: {
+            document_type: components["schemas"]["DocumentType"];
+            /**
+             * Id
+             * @description e.g. `R-12`; never given twice.
+             */
+            id: string;
+            /** @description The id's prefix: G, R, C, D, T or M. */
+            kind: components["schemas"]["ItemKind"];
+            /**
+             * Links
+             * @description The items it serves.
+             */
+            links: string[];
+            /**
+             * Section
+             * @description The key of the section that lists it.
+             */
+            section: string;
+            /** Stale */
+            stale: boolean;
+            /**
+             * Text
+             * @description Its words, without its id and links.
+             */
+            text: string;
+            /**
+             * Version
+             * @description The active version it was read from.
+             */
+            version: number;
+        };
+        /**
+         * TraceRead
+         * @description The items of the active versions, their links, what they lack and what went stale.
+         */
+        TraceRead: {
+            /** Gaps */
+            gaps: components["schemas"]["TraceGapRead"][];
+            /** Links */
+            links: components["schemas"]["TraceLinkRead"][];
+            /** Nodes */
+            nodes: components["schemas"]["TraceNodeRead"][];
+            /**
+             * Retired
+             * @description Every id retired so far; none is given out again.
+             */
+            retired: string[];
+            /** Stale */
+            stale: components["schemas"]["StaleRead"][];
+        };
+        /**
+         * TraceStale
+         * @description A new version changed or retired items that items of later documents serve.
+         */
+        TraceStale: {
+            /**
+             * Changed
+             * @description Its changed or retired item ids, e.g. `R-12`.
+             */
+            changed: string[];
+            /**
+             * Document Type
+             * @description The document whose new version caused it.
+             */
+            document_type: string;
+            /**
+             * Project Id
+             * Format: uuid
+             */
+            project_id: string;
+            /**
+             * Stale
+             * @description The later items now marked stale, e.g. `C-4`.
+             */
+            stale: string[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "trace.stale";
+            /** Version */
+            version: number;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -7126,6 +7291,100 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unexpected error. */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    get_trace_api_v1_projects__project_id__trace_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                project_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraceRead"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
             /** @description Too Many Requests */

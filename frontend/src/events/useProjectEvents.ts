@@ -16,6 +16,7 @@ export interface ProjectEventMap {
   "expert.section.delta": Schemas["ExpertSectionDelta"];
   "expert.section": Schemas["ExpertSection"];
   "document.version": Schemas["DocumentVersionCreated"];
+  "trace.stale": Schemas["TraceStale"];
   "stage.completed": Schemas["StageCompleted"];
   "run.completed": Schemas["RunCompleted"];
   "run.failed": Schemas["RunFailed"];
@@ -37,6 +38,7 @@ const LISTENED: Record<ProjectEventName, true> = {
   "expert.section.delta": true,
   "expert.section": true,
   "document.version": true,
+  "trace.stale": true,
   "stage.completed": true,
   "run.completed": true,
   "run.failed": true,

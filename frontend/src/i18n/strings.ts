@@ -125,6 +125,21 @@ const en = {
   agent_scrum_master: "Scrum Master",
   agent_risk_manager: "Risk Manager",
   liveDisconnected: "Live updates lost; reconnecting…",
+  trace: "Trace",
+  traceTitle: "Traceability",
+  traceEmpty: "No traceable items yet: goals, requirements, components and tasks get ids as the documents list them.",
+  traceStale: "{items} may no longer agree with {changed}, which changed.",
+  traceUpdate: "Update the stale items",
+  traceUpdating: "Updating…",
+  traceGaps: "Gaps",
+  traceNoGaps: "No gaps: every goal, requirement and task is covered.",
+  traceItems: "Items",
+  traceServes: "serves",
+  traceStaleMark: "stale",
+  gap_unserved_goal: "{item}: no requirement serves it",
+  gap_unrealised_requirement: "{item}: no component or task serves it",
+  gap_purposeless_task: "{item}: serves nothing",
+  gap_retired_link: "{item}: serves {target}, which was removed",
 };
 
 export type StringKey = keyof typeof en;
@@ -255,6 +270,21 @@ const ru: Dictionary = {
   agent_scrum_master: "Скрам-мастер",
   agent_risk_manager: "Риск-менеджер",
   liveDisconnected: "Обновления прервались; переподключаемся…",
+  trace: "Связи",
+  traceTitle: "Трассируемость",
+  traceEmpty: "Пунктов пока нет: цели, требования, компоненты и задачи получают номера, когда документы их перечисляют.",
+  traceStale: "{items} могут расходиться с изменившимися {changed}.",
+  traceUpdate: "Обновить устаревшие пункты",
+  traceUpdating: "Обновляем…",
+  traceGaps: "Пробелы",
+  traceNoGaps: "Пробелов нет: каждая цель, требование и задача покрыты.",
+  traceItems: "Пункты",
+  traceServes: "служит",
+  traceStaleMark: "устарел",
+  gap_unserved_goal: "{item}: ни одно требование ей не служит",
+  gap_unrealised_requirement: "{item}: ни компонент, ни задача его не реализуют",
+  gap_purposeless_task: "{item}: ничему не служит",
+  gap_retired_link: "{item}: служит удалённому {target}",
 };
 
 export type Language = "en" | "ru";

@@ -11,6 +11,7 @@ import { ExportPanel } from "../progress/ExportPanel";
 import { StageProgress } from "../progress/StageProgress";
 import { MembersPanel } from "../projects/MembersPanel";
 import { useProject } from "../projects/queries";
+import { StaleBanner, TracePanel } from "../trace/TracePanel";
 import { useMessages, useProgress } from "./queries";
 import { useLiveProject } from "./useLiveProject";
 
@@ -63,12 +64,16 @@ function ProjectWorkspace({
   const progress = useProgress(projectId);
   const live = useLiveProject(projectId, progress.isSuccess ? progress.data.last_event_id : undefined);
   const [showMembers, setShowMembers] = useState(false);
+  const [showTrace, setShowTrace] = useState(false);
   const canEdit = role !== "viewer";
 
   return (
     <div className="project-screen">
       <Header>
         <h1 className="project-title">{name}</h1>
+        <button type="button" className="quiet" aria-expanded={showTrace} onClick={() => setShowTrace((shown) => !shown)}>
+          {t("trace")}
+        </button>
         {role === "owner" && (
           <button type="button" className="quiet" aria-expanded={showMembers} onClick={() => setShowMembers((shown) => !shown)}>
             {t("members")}
@@ -80,7 +85,9 @@ function ProjectWorkspace({
           {t("liveDisconnected")}
         </p>
       )}
+      <StaleBanner projectId={projectId} canEdit={canEdit} />
       {showMembers && <MembersPanel projectId={projectId} />}
+      {showTrace && <TracePanel projectId={projectId} />}
       {progress.isError && <Failure error={progress.error} onRetry={() => void progress.refetch()} />}
       {progress.data && (
         <div className="progress-bar">

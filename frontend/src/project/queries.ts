@@ -16,6 +16,7 @@ export const keys = {
   documents: (projectId: string) => ["project", projectId, "documents"] as const,
   document: (projectId: string, type: DocumentType) => ["project", projectId, "document", type] as const,
   exports: (projectId: string) => ["project", projectId, "exports"] as const,
+  trace: (projectId: string) => ["project", projectId, "trace"] as const,
 };
 
 export function useProgress(projectId: string) {
@@ -101,5 +102,12 @@ export function useExports(projectId: string) {
           params: { path: { project_id: projectId }, query: { limit: 5 } },
         }),
       ),
+  });
+}
+
+export function useTrace(projectId: string) {
+  return useQuery({
+    queryKey: keys.trace(projectId),
+    queryFn: () => unwrap(api.GET("/api/v1/projects/{project_id}/trace", path(projectId))),
   });
 }

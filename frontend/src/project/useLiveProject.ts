@@ -99,6 +99,11 @@ export function useLiveProject(projectId: string, startAfter: string | null | un
           invalidate(keys.document(projectId, event.data.document_type as DocumentType));
           invalidate(keys.documents(projectId));
           invalidate(keys.progress(projectId));
+          invalidate(keys.trace(projectId));
+          return;
+        case "trace.stale":
+          invalidate(keys.trace(projectId));
+          invalidate(keys.messages(projectId));
           return;
         case "stage.completed":
           invalidate(keys.progress(projectId));
