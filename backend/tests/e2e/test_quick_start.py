@@ -70,6 +70,13 @@ def _venv_is_installed_from(pyproject: Path) -> bool:
     return stamp.is_file() and stamp.read_text().strip() == wanted
 
 
+def _packages_are_installed_from(lockfile: Path) -> bool:
+    """Whether scripts/frontend.sh would find the web app's packages current (its stamp)."""
+    stamp = lockfile.parent / "node_modules" / ".jeex-lock-sha256"
+    wanted = hashlib.sha256(lockfile.read_bytes()).hexdigest()
+    return stamp.is_file() and stamp.read_text().strip() == wanted
+
+
 @pytest.fixture
 def clone(tmp_path: Path) -> Path:
     """A fresh clone of this checkout's HEAD, with its web app's packages and build."""
@@ -82,6 +89,13 @@ def clone(tmp_path: Path) -> Path:
         )
     frontend = ROOT / "frontend"
     if (frontend / "node_modules").is_dir():
+        if not _packages_are_installed_from(frontend / "package-lock.json"):
+            # The clone's scripts/frontend.sh would run `npm ci` through the link, emptying
+            # this checkout's node_modules.
+            pytest.fail(
+                f"{frontend / 'node_modules'} was not installed by scripts/frontend.sh (no "
+                "current .jeex-lock-sha256); run scripts/test first"
+            )
         (target / "frontend" / "node_modules").symlink_to(frontend / "node_modules")
     if (frontend / "dist").is_dir():
         shutil.copytree(frontend / "dist", target / "frontend" / "dist")
