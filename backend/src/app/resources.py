@@ -25,7 +25,7 @@ from app.core.keys import SigningKey, load_signing_key
 from app.core.qdrant import create_qdrant
 from app.core.redis import create_redis
 from app.core.security import AccessTokens
-from app.documents.resources import DocumentResources, StaleAnnouncer
+from app.documents.resources import DocumentResources, PersonVersionHook
 from app.events.publisher import EventPublisher
 from app.events.streams import EventStreams
 from app.events.transaction import publishing
@@ -64,8 +64,8 @@ class Resources:
     event_streams: EventStreams
     # Where export archives are kept (a folder here; an object store can take its place).
     export_storage: ExportStorage
-    # A person's edit that makes later items stale is said in the chat by the conversation.
-    announce_stale: StaleAnnouncer = conversation_store.announce_stale
+    # A person's new version is indexed into memory, and what it made stale is said in the chat.
+    after_person_version: PersonVersionHook = conversation_store.after_person_version
 
     @classmethod
     def open(cls, settings: Settings, endpoints: Endpoints) -> "Resources":

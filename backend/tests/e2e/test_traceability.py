@@ -2,18 +2,22 @@
 change of one requirement, the stale items it reaches, and the update that brings only their
 sections in line — over the HTTP API, against scripted models."""
 
+import asyncio
 import io
 import re
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from httpx import AsyncClient
 
 from app.conversation.editing import section_texts
 from app.core.infrastructure import Endpoints
+from app.memory import service as memory_service
+from app.projects.scoping import AccessibleProjectID
 from app.resources import Resources
 from tests.conftest import client_for
 from tests.conversation_double import UPDATED, _block, _prompt, conversation_responder
@@ -202,3 +206,50 @@ async def exported_traceability(project: Project) -> str:
     with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
         name = next(n for n in opened.namelist() if n.endswith("traceability.md"))
         return opened.read(name).decode()
+
+
+async def memory_versions(resources: Resources, project: Project, query: str) -> set[int]:
+    """The idea versions whose chunks memory answers ``query`` with, once indexing settled."""
+    async with resources.session_factory() as session:
+        hits = await memory_service.search(
+            session, resources.memory, AccessibleProjectID(UUID(project.id)), query, limit=20
+        )
+    return {hit.version for hit in hits if hit.document_type == "idea" and hit.version}
+
+
+async def settled(check: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "memory never caught up"
+        await asyncio.sleep(0.1)
+
+
+async def test_a_person_s_edit_and_rollback_are_what_memory_answers_from(
+    api: tuple[AsyncClient, Resources],
+) -> None:
+    client, resources = api
+    project = await open_project(client, resources, "editor@example.com")
+    await completed(project, "Ночная пекарня: хлеб к утру для ночных смен.")
+    idea = await project.get("/documents/idea")
+    sentence = "Доставка дронами на крышу каждого общежития к шести утра."
+    response = await client.put(
+        f"{project.base}/documents/idea",
+        json={"content": f"{idea['content']}\n{sentence}\n"},
+        headers={**project.headers, "If-Match": '"1"'},
+    )
+    assert response.status_code == 200, response.text
+
+    async def edit_indexed() -> bool:
+        return 2 in await memory_versions(resources, project, sentence)
+
+    await settled(edit_indexed)
+    rolled = await client.post(
+        f"{project.base}/documents/idea/rollback", json={"version": 1}, headers=project.headers
+    )
+    assert rolled.status_code == 201, rolled.text
+
+    async def rollback_indexed() -> bool:
+        # The rollback's version replaced the edit's chunks: memory answers from v3 only.
+        return await memory_versions(resources, project, sentence) == {3}
+
+    await settled(rollback_indexed)

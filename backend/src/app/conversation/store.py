@@ -604,6 +604,23 @@ def _condensed(text: str) -> str:
     return text[:_EARLIER_DOCUMENT_CHARS] + "\n\n[… condensed: the rest is omitted]"
 
 
+async def after_person_version(
+    session: AsyncSession,
+    queue: Queue,
+    project_id: AccessibleProjectID,
+    document_type: DocumentType,
+    version: int,
+    stale: Sequence[str],
+) -> None:
+    """A manual edit or a rollback: indexed into memory like the team's versions (so memory
+    never answers from text the user replaced), and what it made stale said in the chat."""
+    after_commit(
+        session, partial(memory_jobs.enqueue_version, queue, project_id, document_type, version)
+    )
+    if stale:
+        await announce_stale(session, project_id, document_type, version, stale)
+
+
 async def announce_stale(
     session: AsyncSession,
     project_id: AccessibleProjectID,

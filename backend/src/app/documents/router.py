@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import WithJsonSchema
 
-from app.core.deps import RedisDep, SessionDep, get_resources
+from app.core.deps import JobQueueDep, RedisDep, SessionDep, get_resources
 from app.core.errors import error_responses, json_error_responses
 from app.documents import service as document_service
 from app.documents.constants import MAX_VERSION
@@ -79,6 +79,7 @@ async def edit_document(
     context: ProjectEditor,
     session: SessionDep,
     resources: Resources,
+    queue: JobQueueDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> DocumentVersionRead:
@@ -91,7 +92,8 @@ async def edit_document(
         content=data.content,
         reason=data.reason,
         user_id=context.user_id,
-        announce_stale=resources.announce_stale,
+        after_person_version=resources.after_person_version,
+        queue=queue,
     )
     response.headers["ETag"] = _etag(document.version)
     return document
@@ -150,6 +152,7 @@ async def rollback_document(
     context: ProjectEditor,
     session: SessionDep,
     resources: Resources,
+    queue: JobQueueDep,
     response: Response,
     if_match: IfMatch = None,
 ) -> DocumentVersionRead:
@@ -162,7 +165,8 @@ async def rollback_document(
         expected_version=None if if_match is None else _expected_version(if_match),
         reason=data.reason,
         user_id=context.user_id,
-        announce_stale=resources.announce_stale,
+        after_person_version=resources.after_person_version,
+        queue=queue,
     )
     response.headers["ETag"] = _etag(document.version)
     return document

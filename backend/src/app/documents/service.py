@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from redis.asyncio import Redis
+from saq import Queue
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +22,7 @@ from app.documents.exceptions import (
 from app.documents.models import DocumentVersion
 from app.documents.quality import QualityReport, assess_quality
 from app.documents.rendering import render_preview
-from app.documents.resources import StaleAnnouncer
+from app.documents.resources import PersonVersionHook
 from app.documents.schemas import DocumentStatus, DocumentVersionRead, VersionSummary
 from app.documents.tracing import service as trace_service
 from app.documents.tracing.items import Author
@@ -168,7 +169,8 @@ async def edit(
     content: str,
     reason: str,
     user_id: UUID,
-    announce_stale: StaleAnnouncer,
+    after_person_version: PersonVersionHook,
+    queue: Queue,
 ) -> DocumentVersionRead:
     await active(session, project_id, document_type)
     written = await append_version(
@@ -180,7 +182,9 @@ async def edit(
         reason=reason,
         author_user_id=user_id,
     )
-    await _announced(session, project_id, document_type, written, announce_stale)
+    await after_person_version(
+        session, queue, project_id, document_type, written.version.version, written.stale
+    )
     return written.version
 
 
@@ -193,7 +197,8 @@ async def rollback(
     expected_version: int | None,
     reason: str | None,
     user_id: UUID,
-    announce_stale: StaleAnnouncer,
+    after_person_version: PersonVersionHook,
+    queue: Queue,
 ) -> DocumentVersionRead:
     """A new version with an earlier version's content: history stays linear."""
     current = await active(session, project_id, document_type)
@@ -209,21 +214,10 @@ async def rollback(
         author_user_id=user_id,
         rollback=True,
     )
-    await _announced(session, project_id, document_type, written, announce_stale)
+    await after_person_version(
+        session, queue, project_id, document_type, written.version.version, written.stale
+    )
     return written.version
-
-
-async def _announced(
-    session: AsyncSession,
-    project_id: AccessibleProjectID,
-    document_type: DocumentType,
-    written: WrittenVersion,
-    announce_stale: StaleAnnouncer,
-) -> None:
-    if written.stale:
-        await announce_stale(
-            session, project_id, document_type, written.version.version, written.stale
-        )
 
 
 async def diff(
