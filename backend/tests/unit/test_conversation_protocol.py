@@ -1,6 +1,7 @@
 """The protocol's table, one transition at a time, with in-memory fakes (no database, no model
 server): what each first step does and which step it hands over to."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import UUID, uuid4
@@ -122,8 +123,12 @@ class FakeReader:
     async def trace_gaps(self, stage: DocumentType) -> str:
         return "(none)"
 
-    async def propagation(self) -> Propagation | None:
-        return self.stale.pop(0) if self.stale else None
+    async def propagation(self, skip: Sequence[DocumentType]) -> Propagation | None:
+        waiting = [brief for brief in self.stale if brief.document_type not in skip]
+        return waiting[0] if waiting else None
+
+    async def stale_items(self) -> list[str]:
+        return [node.id for brief in self.stale for part in brief.sections for node in part.items]
 
 
 @dataclass
@@ -585,17 +590,45 @@ async def test_an_update_rewrites_only_the_stale_sections_and_goes_on_to_the_nex
     before, after = section_texts(ARCHITECTURE), section_texts(effect.content)
     assert [key for key in before if before[key] != after[key]] == ["components"]
     assert "tuned for 200 ms" in after["components"]
+    assert effect.answers == ("C-2",)
     assert outcome.next is Step.PROPAGATE
-    assert outcome.carry is not None
-    assert outcome.carry.propagated == ["architecture v4"]
+    # The store records the version written (and the document dealt with) when it applies it.
+    assert outcome.carry is None
 
-    done = await run_step(
-        Step.PROPAGATE, snapshot(Phase.STAGE_COMPLETED), outcome.carry, reader, models
-    )
+    reader.stale = []  # as once the version was applied
+    applied = Carry(propagated=["architecture v4"], visited=[DocumentType.ARCHITECTURE])
+    done = await run_step(Step.PROPAGATE, snapshot(Phase.STAGE_COMPLETED), applied, reader, models)
     [notice] = done.effects
     assert isinstance(notice, PostNotice)
     assert notice.payload["code"] == "trace_updated"
     assert "architecture v4" in notice.content
+    assert done.next is Step.DONE
+
+
+async def test_an_update_the_model_gives_nothing_usable_for_leaves_it_stale_and_says_so() -> None:
+    stale = Node("C-2", "components", "Order service", ("R-1",))
+    brief = Propagation(
+        document_type=DocumentType.ARCHITECTURE,
+        version=3,
+        sections=(StaleSection("components", (stale,)),),
+        changes={"R-1": None},
+        causes=("specs v5",),
+    )
+    reader = FakeReader(documents={(DocumentType.ARCHITECTURE, 3): ARCHITECTURE}, stale=[brief])
+    # Only a section nobody asked for: nothing to write.
+    answer = {"sections": [{"section": "stack", "content": "## Stack\n\n- **C-1** Rust"}]}
+    models = FakeModels(answers={"Propagation": answer})
+    state = snapshot(Phase.AWAITING_FLOOR)
+    skipped = await run_step(Step.PROPAGATE, state, Carry(), reader, models)
+    assert skipped.effects == ()
+    assert skipped.next is Step.PROPAGATE
+    assert skipped.carry is not None
+    assert skipped.carry.visited == [DocumentType.ARCHITECTURE]
+    done = await run_step(Step.PROPAGATE, state, skipped.carry, reader, models)
+    [notice] = done.effects
+    assert isinstance(notice, PostNotice)
+    assert (notice.payload["code"], notice.payload["stale"]) == ("trace_still_stale", ["C-2"])
+    assert "C-2" in notice.content
     assert done.next is Step.DONE
 
 

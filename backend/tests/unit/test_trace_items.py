@@ -2,8 +2,19 @@
 
 from collections.abc import Sequence
 
+import pytest
+
+from app.documents.tracing.exceptions import TraceLimitError
 from app.documents.tracing.graph import Gap, GapKind, gaps_of, reached_by
-from app.documents.tracing.items import Assignment, Author, Known, Node, assign, read_nodes
+from app.documents.tracing.items import (
+    MAX_ITEMS,
+    Assignment,
+    Author,
+    Known,
+    Node,
+    assign,
+    read_nodes,
+)
 from app.projects.stages import DocumentType
 
 SPECS = DocumentType.SPECS
@@ -208,3 +219,38 @@ def test_a_change_reaches_the_later_items_that_link_to_it_only() -> None:
         "T-1": {"R-1"},
     }
     assert reached_by(documents, DocumentType.PLAN, ["T-1"]) == {}
+
+
+def test_an_id_copied_into_another_section_stays_with_its_own_item() -> None:
+    first = write(specs("- one", extra="\n## Coverage\n<!-- section:coverage -->\n- **R-9** x\n"))
+    [(one, _), (moved, _)] = [(node.id, node.section) for node in first.nodes]
+    known = known_after(first, IDEA_KNOWN)
+    # A rewrite of the security section copies R-1, which lives in coverage: the copy gets a
+    # new id and the coverage item keeps its own, untouched.
+    copied = specs(
+        f"- **{one}** one",
+        f"- **{moved}** copied here",
+        extra=f"\n## Coverage\n<!-- section:coverage -->\n- **{moved}** x\n",
+    )
+    second = write(copied, previous=first.nodes, known=known)
+    assert [(node.id, node.section) for node in second.nodes] == [
+        (one, "security_requirements"),
+        ("R-3", "security_requirements"),
+        (moved, "coverage"),
+    ]
+    assert second.content.endswith(f"- **{moved}** x\n")
+
+
+def test_a_link_is_read_on_the_line_of_its_arrow_only() -> None:
+    written = write(specs("- one →\n  G-9 is only mentioned here", "- two → G-1"))
+    assert [node.links for node in written.nodes] == [(), ("G-1",)]
+    assert written.dropped_links == ()
+    assert "  G-9 is only mentioned here" in written.content
+
+
+def test_a_version_with_too_many_items_is_refused() -> None:
+    items = [f"- item {number}" for number in range(MAX_ITEMS + 1)]
+    with pytest.raises(TraceLimitError) as refused:
+        write(specs(*items), author=Author.PERSON)
+    assert refused.value.details == {"items": MAX_ITEMS + 1, "max_items": MAX_ITEMS}
+    assert len(write(specs(*items[:MAX_ITEMS])).nodes) == MAX_ITEMS

@@ -7,7 +7,7 @@ and the new cursor in one transaction, so a step's effect happens once or not at
 run taken over resumes at the step it died in.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -72,6 +72,9 @@ class Carry(BaseModel):
     propagated: list[str] = Field(
         default_factory=list, description="The versions an /update wrote so far, e.g. plan v4."
     )
+    visited: list[DocumentType] = Field(
+        default_factory=list, description="The documents an /update has dealt with so far."
+    )
 
 
 # --- effects ------------------------------------------------------------------------------
@@ -128,6 +131,8 @@ class PropagateVersion:
     expected_version: int
     content: str
     reason: str
+    answers: tuple[str, ...]
+    """The stale items of the sections rewritten: their marks end with this version."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,8 +209,13 @@ class Reader(Protocol):
         """The traceability gaps the stage's document can close, one per line."""
         ...
 
-    async def propagation(self) -> Propagation | None:
-        """The earliest document with stale items and what they must catch up with."""
+    async def propagation(self, skip: Sequence[DocumentType]) -> Propagation | None:
+        """The earliest document with stale items (``skip`` aside) and what they must catch
+        up with."""
+        ...
+
+    async def stale_items(self) -> list[str]:
+        """Every item still marked stale."""
         ...
 
 

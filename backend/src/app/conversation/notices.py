@@ -52,6 +52,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "propagated": "Updated to agree with the change: {documents}.",
         "nothing_stale": "Nothing is out of date: every item agrees with what it serves.",
+        "still_stale": (
+            'Updated: {documents}. Still out of date: {items}; say "/update" to try again, or '
+            "edit them by hand."
+        ),
     },
     "ru": {
         "refusal": "Не получилось применить ответ: {invalid}. Можно ссылаться на {valid}.",
@@ -79,6 +83,10 @@ _TEXTS: dict[str, dict[str, str]] = {
         ),
         "propagated": "Обновлено в соответствии с изменением: {documents}.",
         "nothing_stale": "Устаревших пунктов нет: всё согласовано с тем, чему служит.",
+        "still_stale": (
+            "Обновлено: {documents}. Всё ещё устарели: {items}; напишите «/update», чтобы "
+            "попробовать снова, или исправьте их вручную."
+        ),
     },
 }
 

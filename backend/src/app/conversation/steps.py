@@ -418,24 +418,18 @@ async def open_next_stage(ctx: StepContext) -> Outcome:
 async def propagate(ctx: StepContext) -> Outcome:
     """``/update``: the earliest document with stale items gets a version in which only the
     sections of those items are rewritten (by the Product Manager, told what changed); the step
-    runs again for the next document until nothing is stale, then says what it updated."""
-    language = ctx.snapshot.language
-    brief = await ctx.reader.propagation()
+    runs again for the next document, each document once per run, then says what it updated
+    and what is still stale. Only the marks of items in sections actually rewritten end."""
+    carry = ctx.carry
+    brief = await ctx.reader.propagation(carry.visited)
     if brief is None:
-        key = "propagated" if ctx.carry.propagated else "nothing_stale"
-        text = notices.notice(key, language, documents=", ".join(ctx.carry.propagated))
-        payload = {
-            "code": "trace_updated" if ctx.carry.propagated else "trace_clean",
-            "versions": ctx.carry.propagated,
-            "notice_language": notices.notice_language(language),
-        }
-        return Outcome(next=Step.DONE, effects=(PostNotice(text, payload=payload),))
+        return await _propagation_done(ctx)
     document = await ctx.reader.version(brief.document_type, brief.version)
     current = section_texts(document.content)
-    wanted = [stale.section for stale in brief.sections]
+    wanted = {stale.section: stale for stale in brief.sections}
     rewrite = await ctx.models.generate(
         PRODUCT_MANAGER,
-        language,
+        ctx.snapshot.language,
         prompts.render(
             "task_propagation.md",
             document_type=brief.document_type.value,
@@ -451,17 +445,44 @@ async def propagate(ctx: StepContext) -> Outcome:
         kind=LLMCallKind.INTEGRATION,
     )
     rewrites = {
-        str(item.section): item.content for item in rewrite.sections if str(item.section) in wanted
+        str(item.section): item.content
+        for item in rewrite.sections
+        if str(item.section) in wanted and item.content.strip()
     }
+    if not rewrites:
+        # Nothing usable came back for this document: it stays as it is, still stale, and the
+        # closing message says so.
+        visited = [*carry.visited, brief.document_type]
+        return Outcome(next=Step.PROPAGATE, carry=carry.model_copy(update={"visited": visited}))
     effect = PropagateVersion(
         stage=brief.document_type,
         expected_version=brief.version,
         content=replace_sections(document.content, rewrites, brief.document_type),
         reason=brief.reason(),
+        answers=tuple(node.id for key in rewrites for node in wanted[key].items),
     )
-    written = f"{brief.document_type.value} v{brief.version + 1}"
-    carry = ctx.carry.model_copy(update={"propagated": [*ctx.carry.propagated, written]})
-    return Outcome(next=Step.PROPAGATE, effects=(effect,), carry=carry)
+    # What it wrote goes into the carry when the version is stored (a conflict runs this again).
+    return Outcome(next=Step.PROPAGATE, effects=(effect,))
+
+
+async def _propagation_done(ctx: StepContext) -> Outcome:
+    written = ctx.carry.propagated
+    left = await ctx.reader.stale_items()
+    language = ctx.snapshot.language
+    if left:
+        key, code = "still_stale", "trace_still_stale"
+    elif written:
+        key, code = "propagated", "trace_updated"
+    else:
+        key, code = "nothing_stale", "trace_clean"
+    text = notices.notice(key, language, documents=", ".join(written) or "—", items=", ".join(left))
+    payload = {
+        "code": code,
+        "versions": written,
+        "stale": left,
+        "notice_language": notices.notice_language(language),
+    }
+    return Outcome(next=Step.DONE, effects=(PostNotice(text, payload=payload),))
 
 
 def _changes_text(brief: Propagation) -> str:

@@ -170,15 +170,18 @@ class ConversationStore:
         lines = [
             f"- {gap.kind.value}: {gap.item}" + (f" → {gap.target}" if gap.target else "")
             for gap in trace.gaps
-            if gap.item in mine
-            or (gap.kind is GapKind.UNSERVED_GOAL and stage is DocumentType.SPECS)
-            or (gap.kind is GapKind.UNREALISED_REQUIREMENT and stage in _REALISING)
+            if gap.item in mine or _closes(gap.kind, stage)
         ]
         return "\n".join(lines[:_GAPS_SHOWN]) or "(none)"
 
-    async def propagation(self) -> Propagation | None:
+    async def propagation(self, skip: Sequence[DocumentType]) -> Propagation | None:
+        # A unit of work: marks on items that are gone are cleared on the way.
         async with unit_of_work(self.resources) as session:
-            return await trace_service.next_propagation(session, self.project_id)
+            return await trace_service.next_propagation(session, self.project_id, skip)
+
+    async def stale_items(self) -> list[str]:
+        async with self.resources.session_factory() as session:
+            return [mark.item for mark in await trace_service.stale_items(session, self.project_id)]
 
     # --- applying an outcome ------------------------------------------------------------
 
@@ -215,8 +218,7 @@ class ConversationStore:
                 await self._integrate(session, state, effect)
                 return carry
             case PropagateVersion():
-                await self._propagate(session, effect)
-                return carry
+                return await self._propagate(session, effect, carry)
             case CompleteStage():
                 await complete_stage(
                     session,
@@ -405,17 +407,26 @@ class ConversationStore:
         state.spoken = [*state.spoken, effect.expert.name.value]
         _clear_floor(state, Phase.AWAITING_FLOOR)
 
-    async def _propagate(self, session: AsyncSession, effect: PropagateVersion) -> None:
+    async def _propagate(
+        self, session: AsyncSession, effect: PropagateVersion, carry: Carry
+    ) -> Carry:
         # What this version changes in turn is not announced: the same /update goes on to the
         # documents after it.
-        await self._write_version(
+        written = await self._write_version(
             session,
             effect.stage,
             effect.expected_version,
             effect.content,
             effect.reason,
             sources=(self.run.message_id,) if self.run.message_id else (),
-            propagated=True,
+            answers=effect.answers,
+        )
+        label = f"{effect.stage.value} v{written.version.version}"
+        return carry.model_copy(
+            update={
+                "propagated": [*carry.propagated, label],
+                "visited": [*carry.visited, effect.stage],
+            }
         )
 
     async def _write_version(
@@ -427,7 +438,7 @@ class ConversationStore:
         reason: str,
         *,
         sources: Sequence[UUID],
-        propagated: bool = False,
+        answers: Sequence[str] = (),
     ) -> WrittenVersion:
         """A version the team wrote (the PM integrates every one), indexed once committed."""
         written = await document_service.append_version(
@@ -439,7 +450,7 @@ class ConversationStore:
             reason=reason[:_REASON_CHARS],
             author_agent=PRODUCT_MANAGER.name.value,
             source_message_ids=list(sources),
-            propagated=propagated,
+            answers=answers,
         )
         self._index_version(session, stage, written.version.version)
         return written

@@ -58,14 +58,15 @@ async def append_version(
     author_agent: str | None = None,
     source_message_ids: Sequence[UUID] = (),
     rollback: bool = False,
-    propagated: bool = False,
+    answers: Sequence[str] = (),
 ) -> WrittenVersion:
     """Add the next version on top of ``expected_version`` (0: the document's first).
 
     Two writers starting from the same version cannot both succeed: the unique constraint on
     (project, type, version) lets exactly one insert win, and the other gets a conflict. The
     version's traceable items get their ids (written into its content) and its links are
-    checked; ``propagated``: it updates items that went stale (see :mod:`.tracing.service`).
+    checked; ``answers``: the stale items it was written to bring in line (an update, see
+    :mod:`.tracing.service`).
     """
     current = await document_repository.latest(session, project_id, document_type)
     current_number = current.version if current is not None else 0
@@ -100,7 +101,7 @@ async def append_version(
             details={"current_version": current_number + 1},
         ) from error
     stale = await trace_service.record(
-        session, project_id, document_type, version.version, traced, propagated=propagated
+        session, project_id, document_type, version.version, traced, answers=answers
     )
     # Every new version, whoever wrote it (an agent, a manual edit, a rollback), is announced.
     defer_event(

@@ -9,3 +9,10 @@ class TraceLinkError(AppError):
 
     status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
     code = "invalid_trace_link"
+
+
+class TraceLimitError(AppError):
+    """A version lists more items than are traced, or a kind's ids ran out."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    code = "too_many_items"

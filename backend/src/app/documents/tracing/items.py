@@ -23,6 +23,7 @@ from difflib import SequenceMatcher
 from enum import StrEnum
 
 from app.documents.sections import REQUIRED_SECTIONS, ItemKind
+from app.documents.tracing.exceptions import TraceLimitError
 from app.projects.stages import STAGE_ORDER, DocumentType
 
 ID_PATTERN = r"[GRCDTM]-[1-9][0-9]{0,5}"
@@ -57,9 +58,14 @@ DOCUMENT_OF: Mapping[ItemKind, DocumentType] = {
 }
 # Resemblance (0..1) above which an entry without an id is the previous entry it rewrites.
 SAME_ITEM_RATIO = 0.72
-# Entries compared for resemblance at most (each side); past that, new entries get new ids.
-_MAX_MATCHED = 300
-_MATCH_CHARS = 400
+# Resemblance is compared on the start of each text, for a bounded number of pairs in all
+# (each pair costs up to a few hundred microseconds); past that, entries get new ids.
+_MATCH_CHARS = 200
+_MAX_COMPARED_PAIRS = 5_000
+MAX_ITEMS = 2_000
+"""Items one version may list: far more than a plan needs, and a bound on the work a write
+does (ids, links, the rows it writes)."""
+MAX_NUMBER = 999_999
 
 
 class Author(StrEnum):
@@ -181,7 +187,13 @@ def assign(
     """
     lines = content.splitlines(keepends=True)
     entries = _entries(lines, document)
-    restored = _keep_written_ids(entries, document, known, author)
+    if len(entries) > MAX_ITEMS:
+        raise TraceLimitError(
+            f"The {document} document lists {len(entries)} items; at most {MAX_ITEMS} are "
+            "traced. Split long lists into prose, or move items to another document.",
+            details={"items": len(entries), "max_items": MAX_ITEMS},
+        )
+    restored = _keep_written_ids(entries, document, known, author, previous)
     _recognise_rewritten(entries, previous)
     created = _number_the_rest(entries, known)
     present = {entry.id for entry in entries if entry.id is not None}
@@ -226,13 +238,22 @@ def assign(
 
 
 def _keep_written_ids(
-    entries: Sequence[_Entry], document: DocumentType, known: Mapping[str, Known], author: Author
+    entries: Sequence[_Entry],
+    document: DocumentType,
+    known: Mapping[str, Known],
+    author: Author,
+    previous: Sequence[Node],
 ) -> set[str]:
     """Entries keep the ids they carry when the id is this document's item of their kind, once
-    each; a retired one only when a person (or a rollback) brings it back."""
+    each; a retired one only when a person (or a rollback) brings it back. An id written twice
+    stays with the entry in the item's own section (a copy elsewhere gets a new id), so a
+    rewrite of one section never takes an id from another."""
     restored: set[str] = set()
     taken: set[str] = set()
-    for entry in entries:
+    home = {node.id: node.section for node in previous}
+    at_home = [entry for entry in entries if home.get(entry.written_id or "") == entry.section]
+    first = {id(entry) for entry in at_home}
+    for entry in [*at_home, *(entry for entry in entries if id(entry) not in first)]:
         written = entry.written_id
         if written is None or written in taken or kind_of(written) is not entry.kind:
             continue
@@ -254,13 +275,15 @@ def _recognise_rewritten(entries: Sequence[_Entry], previous: Sequence[Node]) ->
     taken = {entry.id for entry in entries if entry.id is not None}
     orphans = [node for node in previous if node.id not in taken]
     unnamed = [entry for entry in entries if entry.id is None]
-    if not orphans or not unnamed or len(orphans) > _MAX_MATCHED or len(unnamed) > _MAX_MATCHED:
-        return
+    budget = _MAX_COMPARED_PAIRS
     for entry in unnamed:
         best: tuple[float, Node] | None = None
         for node in orphans:
             if node.section != entry.section or node.kind is not entry.kind:
                 continue
+            if budget <= 0:
+                return
+            budget -= 1
             ratio = _resemblance(entry.text, node.text)
             if ratio >= SAME_ITEM_RATIO and (best is None or ratio > best[0]):
                 best = (ratio, node)
@@ -273,7 +296,11 @@ def _resemblance(first: str, second: str) -> float:
     a, b = first[:_MATCH_CHARS].casefold(), second[:_MATCH_CHARS].casefold()
     if a == b:
         return 1.0
-    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+    matcher = SequenceMatcher(None, a, b, autojunk=False)
+    # The cheap upper bounds first: most pairs are told apart without the full comparison.
+    if matcher.real_quick_ratio() < SAME_ITEM_RATIO or matcher.quick_ratio() < SAME_ITEM_RATIO:
+        return 0.0
+    return matcher.ratio()
 
 
 def _number_the_rest(entries: Sequence[_Entry], known: Mapping[str, Known]) -> list[str]:
@@ -285,6 +312,11 @@ def _number_the_rest(entries: Sequence[_Entry], known: Mapping[str, Known]) -> l
     for entry in entries:
         if entry.id is None:
             highest[entry.kind] = highest.get(entry.kind, 0) + 1
+            if highest[entry.kind] > MAX_NUMBER:
+                raise TraceLimitError(
+                    f"Every {entry.kind.name.lower()} id up to {entry.kind.value}-{MAX_NUMBER} "
+                    "has been given out in this project; ids are never given twice."
+                )
             entry.id = f"{entry.kind.value}-{highest[entry.kind]}"
             created.append(entry.id)
     return created
@@ -354,9 +386,10 @@ def _entries(lines: Sequence[str], document: DocumentType) -> list[_Entry]:
     _keep(current, entries)
     for entry in entries:
         body = [entry.rest, *(lines[i] for i in range(entry.first_line + 1, entry.last_line + 1))]
-        joined = " ".join(body)
-        entry.links = list(dict.fromkeys(_links_in(joined)))
-        entry.text = _SPACE.sub(" ", _ARROW.sub(" ", joined)).strip()
+        # An arrow and the ids it names are read on one line: that is also where a dropped
+        # link is taken out again (_without_links), so text and graph always agree.
+        entry.links = list(dict.fromkeys(item for line in body for item in _links_in(line)))
+        entry.text = _SPACE.sub(" ", " ".join(_ARROW.sub(" ", line) for line in body)).strip()
     return entries
 
 

@@ -10,6 +10,8 @@ from app.documents.tracing.models import StaleItem, TraceItem
 from app.projects.scoping import AccessibleProjectID
 from app.projects.stages import DocumentType
 
+_BATCH_ROWS = 1_000
+
 
 async def items(session: AsyncSession, project_id: AccessibleProjectID) -> list[TraceItem]:
     result = await session.execute(select(TraceItem).where(TraceItem.project_id == project_id))
@@ -83,21 +85,21 @@ async def mark_stale(
         }
         for item_id, document, changed in marks
     ]
-    if not rows:
-        return
-    statement = insert(StaleItem).values(rows)
-    # The existing row's ids, then the new ones (repeats are dropped when read).
-    merged = StaleItem.cause_items.op("||")(statement.excluded.cause_items)
-    await session.execute(
-        statement.on_conflict_do_update(
-            constraint="trace_stale_item_key",
-            set_={
-                "cause_document_type": statement.excluded.cause_document_type,
-                "cause_version": statement.excluded.cause_version,
-                "cause_items": merged,
-            },
+    # In batches: one statement's bind parameters are bounded (asyncpg: 32,767).
+    for start in range(0, len(rows), _BATCH_ROWS):
+        statement = insert(StaleItem).values(rows[start : start + _BATCH_ROWS])
+        # The existing row's ids, then the new ones (repeats are dropped when read).
+        merged = StaleItem.cause_items.op("||")(statement.excluded.cause_items)
+        await session.execute(
+            statement.on_conflict_do_update(
+                constraint="trace_stale_item_key",
+                set_={
+                    "cause_document_type": statement.excluded.cause_document_type,
+                    "cause_version": statement.excluded.cause_version,
+                    "cause_items": merged,
+                },
+            )
         )
-    )
 
 
 async def clear_stale(

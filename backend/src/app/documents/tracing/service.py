@@ -7,7 +7,7 @@ marks), in the transaction that writes it, whoever wrote it.
 """
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,12 +96,12 @@ async def record(
     version: int,
     assignment: Assignment,
     *,
-    propagated: bool,
+    answers: Collection[str] = (),
 ) -> list[str]:
     """Bookkeeping for ``version`` once inserted; returns the later items it made stale.
 
     The document's own stale marks go where the version answered them: the item changed or
-    left, or the version propagates the change to it (``propagated``)."""
+    left, or the version was written to bring it in line (``answers``: an update's items)."""
     await trace_repository.add_items(
         session, project_id, document_type, version, assignment.created
     )
@@ -113,7 +113,7 @@ async def record(
         row.item_id
         for row in await trace_repository.stale(session, project_id)
         if row.document_type == document_type.value
-        and (propagated or row.item_id in answered or row.item_id not in present)
+        and (row.item_id in answers or row.item_id in answered or row.item_id not in present)
     ]
     await trace_repository.clear_stale(session, project_id, own)
     if not assignment.changed:
@@ -218,10 +218,14 @@ class Propagation:
 
 
 async def next_propagation(
-    session: AsyncSession, project_id: AccessibleProjectID
+    session: AsyncSession, project_id: AccessibleProjectID, skip: Collection[DocumentType] = ()
 ) -> Propagation | None:
-    """The earliest document with stale items, or None when nothing is stale."""
-    marks = await trace_repository.stale(session, project_id)
+    """The earliest document with stale items (``skip`` aside), or None when there is none."""
+    marks = [
+        mark
+        for mark in await trace_repository.stale(session, project_id)
+        if DocumentType(mark.document_type) not in skip
+    ]
     if not marks:
         return None
     document = min((DocumentType(mark.document_type) for mark in marks), key=STAGE_ORDER.index)
@@ -231,7 +235,7 @@ async def next_propagation(
     if row is None or not any(mark.item_id in nodes for mark in mine):
         # Marks on items that are gone: nothing to update, and nothing should stay marked.
         await trace_repository.clear_stale(session, project_id, [mark.item_id for mark in mine])
-        return await next_propagation(session, project_id)
+        return await next_propagation(session, project_id, skip)
     by_section: dict[str, list[Node]] = {}
     for mark in mine:
         if mark.item_id in nodes:
