@@ -76,6 +76,24 @@ def test_an_outline_keys_sections_by_their_marker_and_skips_fenced_code() -> Non
     assert read.summary == "Intro."
 
 
+def test_an_item_s_trace_id_follows_its_words_so_its_trigger_stays_first() -> None:
+    specs = (
+        "# Specs\n\n## Security\n<!-- section:security_requirements -->\n"
+        "- **R-3** When a customer signs in, the system shall send a code → G-1, G-2\n"
+        "- **R-4** Passwords are never stored\n- Not traced\n"
+    )
+    section = outline(specs).section("security_requirements")
+    assert section is not None
+    assert section.items == (
+        "When a customer signs in, the system shall send a code (R-3 → G-1, G-2)",
+        "Passwords are never stored (R-4)",
+        "Not traced",
+    )
+    assert requirement(section.items[0]).ears == (
+        "WHEN a customer signs in, THE SYSTEM SHALL send a code (R-3 → G-1, G-2)"
+    )
+
+
 @pytest.mark.parametrize(
     ("statement", "ears"),
     [
