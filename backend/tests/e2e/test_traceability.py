@@ -152,7 +152,10 @@ async def test_a_changed_requirement_marks_its_items_stale_and_the_update_fixes_
     assert "C-1, T-1" in offer["content"]
     assert "/update" in offer["content"]
 
+    idea_before = (await project.versions("idea"))[0]["version"]
     await completed(project, "/update")
+    # Only the documents with stale items get versions: idea and specs stay where they were.
+    assert (await project.versions("idea"))[0]["version"] == idea_before
     architecture = await project.get("/documents/architecture")
     plan = await project.get("/documents/plan")
     assert architecture["version"] == architecture_before["version"] + 1

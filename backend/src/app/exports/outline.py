@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from app.documents.sections import present_section_keys
-from app.documents.tracing.items import ID_PATTERN
+from app.documents.tracing.items import read_entry
 from app.exports.readme import plain_text, without_comments
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)(?:\s+#+)?\s*$")
@@ -20,9 +20,6 @@ _FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.DOTALL)
 # Top-level items only (at most three spaces of indent): nested ones belong to their parent.
 _ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d+[.)])\s+(?:\[(?P<mark>[ xX])\]\s+)?(?P<text>\S.*)$")
 _MARKER_LINE = re.compile(r"^\s*<!--\s*section\s*:", re.IGNORECASE)
-_ID = re.compile(rf"\b{ID_PATTERN}\b")
-_LEADING_ID = re.compile(rf"^({ID_PATTERN})\s+")
-_ARROW = re.compile(rf"\s*(?:→|->)\s*({ID_PATTERN}(?:\s*[,;/]\s*{ID_PATTERN})*)")
 _MAX_NAME_CHARS = 80
 # Level 0 sorts before every heading: the preamble is always among the outermost parts.
 _PREAMBLE_LEVEL = 0
@@ -148,14 +145,11 @@ def _traced(text: str) -> str:
     """An item's words first, its trace id and what it serves after them in parentheses
     (``R-3 Sign-in sends a code → G-1`` reads ``Sign-in sends a code (R-3 → G-1)``): layouts
     map the words (a requirement's trigger stays first) and keep the id beside them."""
-    lead = _LEADING_ID.match(text)
-    if lead is None:
+    entry = read_entry(text)
+    if entry.id is None:
         return text
-    rest = text[lead.end() :]
-    links = [item for arrow in _ARROW.finditer(rest) for item in _ID.findall(arrow.group(1))]
-    words = _ARROW.sub(" ", rest).strip()
-    tag = lead.group(1) + (f" → {', '.join(dict.fromkeys(links))}" if links else "")
-    return f"{words} ({tag})" if words else tag
+    tag = entry.id + (f" → {', '.join(entry.links)}" if entry.links else "")
+    return f"{entry.words} ({tag})" if entry.words else tag
 
 
 def _section(key: str | None, level: int, title: str, lines: list[_Line]) -> Section:

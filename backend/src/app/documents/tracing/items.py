@@ -105,10 +105,6 @@ class Node:
     def kind(self) -> ItemKind:
         return kind_of(self.id)
 
-    @property
-    def title(self) -> str:
-        return self.text[:200]
-
 
 @dataclass(frozen=True, slots=True)
 class Known:
@@ -155,6 +151,22 @@ class _Entry:
     links: list[str]
     text: str
     id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryText:
+    """One list entry's text taken apart: the id it opens with, its words, what it serves."""
+
+    id: str | None
+    words: str
+    links: tuple[str, ...]
+
+
+def read_entry(text: str) -> EntryText:
+    """``text`` (one line of an entry, Markdown or plain) read the way items are read."""
+    written_id, text = _leading_id(text)
+    words = _SPACE.sub(" ", _ARROW.sub(" ", text)).strip()
+    return EntryText(written_id, words, tuple(dict.fromkeys(_links_in(text))))
 
 
 def item_kinds(document: DocumentType) -> dict[str, ItemKind]:
@@ -394,12 +406,17 @@ def _entries(lines: Sequence[str], document: DocumentType) -> list[_Entry]:
 
 
 def _started(index: int, section: str, kind: ItemKind, lead: str, rest: str) -> _Entry:
-    written = _LEADING_ID.match(rest)
-    written_id = None
-    if written is not None:
-        written_id = written.group("bold") or written.group("bracket") or written.group("bare")
-        rest = rest[written.end() :]
+    written_id, rest = _leading_id(rest)
     return _Entry(section, kind, index, index, lead, rest, written_id, [], "")
+
+
+def _leading_id(text: str) -> tuple[str | None, str]:
+    """The id ``text`` opens with (in any form people write it), and the text after it."""
+    written = _LEADING_ID.match(text)
+    if written is None:
+        return None, text
+    found = written.group("bold") or written.group("bracket") or written.group("bare")
+    return found, text[written.end() :]
 
 
 def _keep(entry: _Entry | None, entries: list[_Entry]) -> None:
