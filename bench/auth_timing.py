@@ -20,7 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from app.auth.dependencies import get_caller
 from app.core.config import load_settings
 from app.core.infrastructure import Endpoints
-from app.core.rate_limit import Limit, enforce
+from app.core.rate_limit import Limit
 from app.resources import Resources
 from app.users import repository as user_repository
 
@@ -62,7 +62,7 @@ async def main(calls: int, user_id: UUID) -> None:
         return resources.access_tokens.verify(token)
 
     async def rate_limit() -> object:
-        return await enforce(resources.redis, limit)
+        return await resources.rate_limiter.enforce([limit])
 
     try:
         # The dependency alone, without opening and closing the session around it.

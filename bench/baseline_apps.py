@@ -84,7 +84,7 @@ def bare_app() -> FastAPI:
 
 def full_app_without_auth() -> FastAPI:
     from app.auth.dependencies import get_caller
-    from app.auth.service import Caller
+    from app.auth.principals import Caller
     from app.main import app_from_environment
 
     app = app_from_environment()

@@ -1,9 +1,11 @@
 """Items 1, 2, 4 and 5 of the benchmark issue: the HTTP API under load, beside its baselines.
 
-Three servers run at once on CPU 0, each in its own process (``bench/serve_api.py``):
+Up to four servers run at once on CPU 0, each in its own process (``bench/serve_api.py``):
 
-- ``full``: the production replica, OpenTelemetry SDK on (batch processor, counting exporter),
-  structlog's JSON request log on, rate limits on (set high), JWT bearer auth;
+- ``full``: the production replica as it runs without an OTLP exporter configured (so nothing
+  is instrumented), structlog's JSON request log on, rate limits on (set high), bearer auth;
+- ``traced``: the same with spans recorded: the OpenTelemetry SDK installed before the app is
+  built (batch processor, an exporter that counts and drops), every request sampled;
 - ``bare``: FastAPI over raw asyncpg with the same SQL (``bench/baseline_apps.py``);
 - ``noauth``: the production replica with its auth dependency replaced by a fixed user.
 
@@ -165,6 +167,7 @@ class Servers:
     stack: Stack
     user: Any
     apps: dict[str, ApiProcess] = field(default_factory=dict)
+    personal_token: str = ""
 
     def token(self, app: str) -> str | None:
         # Fresh for every call: access tokens live 15 minutes, a full run lasts longer.
@@ -176,12 +179,13 @@ class Servers:
 
 def start_servers(stack: Stack, apps: list[str]) -> Servers:
     user = asyncio.run(seed(stack, projects=PROJECTS, document_chars=DOCUMENT_CHARS))
-    servers = Servers(stack, user)
+    servers = Servers(stack, user, personal_token=asyncio.run(personal_token(stack, user.user_id)))
     env = api_environment(stack, BENCH_USER_ID=str(user.user_id))
     factories = {
-        "full": ("app.main:app_from_environment", "lag,tracing,gc"),
+        "full": ("app.main:app_from_environment", "lag,gc"),
+        "traced": ("app.main:app_from_environment", "lag,tracing"),
         "bare": ("baseline_apps:bare_app", "lag"),
-        "noauth": ("baseline_apps:full_app_without_auth", "lag,tracing"),
+        "noauth": ("baseline_apps:full_app_without_auth", "lag"),
     }
     for app in apps:
         factory, probes = factories[app]
@@ -232,6 +236,49 @@ def throughput_and_latency(servers: Servers, durations: Durations, results: Resu
                     )
                 )
         results.raw.setdefault("item1", {})[route] = {"max": maxima, "half": fixed, "rates": rates}
+
+
+def tracing_cost(servers: Servers, durations: Durations, results: Results) -> None:
+    """Item 1's routes on the app with every request's spans recorded, beside the full app
+    run again in the same repetition: what turning tracing on costs."""
+    for route in ROUTES:
+        runs: dict[str, list[dict[str, float]]] = {"full": [], "traced": []}
+        wrk(servers.url("traced", route), servers.token("traced"), durations.warmup)
+        for _ in range(durations.repetitions):
+            for app, measured_runs in runs.items():
+                url, token = servers.url(app, route), servers.token(app)
+                measured_runs.append(wrk(url, token, durations.wrk, servers.apps[app].pid))
+        results.raw.setdefault("tracing", {})[route] = runs
+
+
+def personal_token_cost(servers: Servers, durations: Durations, results: Results) -> None:
+    """``me`` with a personal access token instead of an access token, on the full app."""
+    url = servers.url("full", "me")
+    wrk(url, servers.personal_token, durations.warmup)
+    results.raw["personal_token"] = [
+        wrk(url, servers.personal_token, durations.wrk, servers.apps["full"].pid)
+        for _ in range(durations.repetitions)
+    ]
+
+
+async def personal_token(stack: Stack, user_id: Any) -> str:
+    """A personal access token of the benchmark user, made by the service as the API makes
+    one."""
+    from app.auth import service as auth_service
+    from app.auth.schemas import PersonalTokenCreate
+    from app.core.config import Settings
+    from app.core.db import create_engine, create_session_factory
+
+    engine = create_engine(Settings(data_dir=stack.data_dir), stack.database_url)
+    try:
+        async with create_session_factory(engine)() as session:
+            created = await auth_service.create_personal_token(
+                session, user_id, PersonalTokenCreate(name="bench"), max_active=10
+            )
+            await session.commit()
+    finally:
+        await engine.dispose()
+    return created.token
 
 
 def auth_cost(servers: Servers, durations: Durations, results: Results) -> None:
@@ -396,7 +443,7 @@ def run(stack: Stack, items: set[str], quick: bool) -> dict[str, Any]:
     durations = Durations.of(quick)
     apps = ["full"]
     if "item1" in items:
-        apps.append("bare")
+        apps += ["bare", "traced"]
     if "item2" in items:
         apps.append("noauth")
     results = Results()
@@ -404,6 +451,8 @@ def run(stack: Stack, items: set[str], quick: bool) -> dict[str, Any]:
     try:
         if "item1" in items:
             throughput_and_latency(servers, durations, results)
+            personal_token_cost(servers, durations, results)
+            tracing_cost(servers, durations, results)
         if "item2" in items:
             auth_cost(servers, durations, results)
             results.raw["item2_in_process"] = auth_in_process(

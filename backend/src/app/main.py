@@ -87,7 +87,7 @@ async def _settle_heap_when_warm(memory: MemoryStore) -> None:
 
 
 def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
-    configure_tracing()
+    traced = configure_tracing(settings.tracing_sample_ratio)
     # Checked here, before serving, so a bad JEEX_LLM_AGENT_MODELS stops start-up by name.
     llm_routes = resolve_routes(settings.llm)
 
@@ -138,7 +138,8 @@ def create_app(settings: Settings, endpoints: Endpoints) -> FastAPI:
     )
     # What no route claims: the web app's files and pages, else the JSON 404.
     app.router.default = WebApp(settings.web_dist_dir, fallback=app.router.not_found)
-    instrument_app(app)
+    if traced:
+        instrument_app(app)
     _add_middleware(app, settings)
     return app
 

@@ -14,15 +14,17 @@ from qdrant_client import AsyncQdrantClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.auth.principals import PrincipalCache
 from app.auth.providers import Provider, build_providers
 from app.auth.resources import AuthResources
 from app.conversation import store as conversation_store
 from app.conversation.resources import ConversationResources
 from app.core.config import Settings
-from app.core.db import create_engine, create_session_factory
+from app.core.db import create_engine, create_read_session_factory, create_session_factory
 from app.core.infrastructure import Endpoints
 from app.core.keys import SigningKey, load_signing_key
 from app.core.qdrant import create_qdrant
+from app.core.rate_limit import RateLimiter
 from app.core.redis import create_redis
 from app.core.security import AccessTokens
 from app.documents.resources import DocumentResources, PersonVersionHook
@@ -50,6 +52,8 @@ class Resources:
     endpoints: Endpoints
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
+    # The same pool, for the routes that only read (app.core.deps.read_only).
+    read_session_factory: async_sessionmaker[AsyncSession]
     redis: "Redis"
     qdrant: AsyncQdrantClient
     # Project memory: the collection on ``qdrant`` and this process's embeddings model.
@@ -59,6 +63,10 @@ class Resources:
     # Sign-in providers are per-process clients (with cached discovery documents and JWKS), so
     # they live as long as the other clients.
     auth_providers: dict[str, Provider]
+    # Every request's rate limits, counted in one round trip; and who its bearer is, as this
+    # replica last checked (dropped everywhere when the user's credentials stamp is renewed).
+    rate_limiter: RateLimiter
+    principals: PrincipalCache
     # The one publisher of project events, and the SSE streams that read them back.
     events: EventPublisher
     event_streams: EventStreams
@@ -80,12 +88,15 @@ class Resources:
             engine=engine,
             # Every unit of work publishes the events that committed with it.
             session_factory=create_session_factory(engine, on_commit=[publishing(events)]),
+            read_session_factory=create_read_session_factory(engine),
             redis=redis,
             qdrant=qdrant,
             memory=MemoryStore(settings.memory, qdrant, create_embedder(settings.embeddings)),
             signing_key=signing_key,
             access_tokens=AccessTokens(settings.auth, signing_key),
             auth_providers=build_providers(settings.auth),
+            rate_limiter=RateLimiter(redis),
+            principals=PrincipalCache(),
             events=events,
             event_streams=EventStreams(
                 settings.events,

@@ -37,7 +37,7 @@ def test_tokens_of_a_retired_key_stay_valid_and_others_do_not(tmp_path: Path) ->
         jwt_retired_public_keys=[_public_pem(old)],
     )
     assert (
-        AccessTokens(rotated.auth, load_signing_key(rotated)).verify(issued_before_rotation)
+        AccessTokens(rotated.auth, load_signing_key(rotated)).verify(issued_before_rotation).user_id
         == user_id
     )
 

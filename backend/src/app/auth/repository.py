@@ -1,7 +1,10 @@
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Row, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import PersonalAccessToken, RefreshToken, SignInCode, UserIdentity
@@ -17,13 +20,30 @@ async def get_identity(session: AsyncSession, provider: str, subject: str) -> Us
     return result.scalar_one_or_none()
 
 
-async def list_identities(session: AsyncSession, user_id: UUID) -> list[UserIdentity]:
-    result = await session.execute(
-        select(UserIdentity)
-        .where(UserIdentity.user_id == user_id)
-        .order_by(UserIdentity.created_at)
+_PROFILE = (
+    select(
+        User.id,
+        User.email,
+        User.name,
+        User.avatar_url,
+        User.created_at,
+        UserIdentity.provider,
+        UserIdentity.email.label("identity_email"),
+        UserIdentity.name.label("identity_name"),
+        UserIdentity.avatar_url.label("identity_avatar_url"),
     )
-    return list(result.scalars())
+    .outerjoin(UserIdentity, UserIdentity.user_id == User.id)
+    .where(User.id == bindparam("user_id"))
+    .order_by(UserIdentity.created_at)
+)
+
+
+async def get_profile(session: AsyncSession, user_id: UUID) -> Sequence[Row[Any]]:
+    """The user and their sign-in identities in one query: one row per identity (a single row
+    whose identity columns are NULL when there is none), none when the user does not exist.
+    Built once, as columns: this answers /auth/me, the first request of every page load."""
+    result = await session.execute(_PROFILE, {"user_id": user_id})
+    return result.all()
 
 
 async def add_identity(session: AsyncSession, identity: UserIdentity) -> None:
@@ -75,13 +95,37 @@ async def count_active_personal_tokens(session: AsyncSession, user_id: UUID, at:
     return int(result.scalar_one())
 
 
-async def get_personal_token_by_hash(
-    session: AsyncSession, token_hash: str
-) -> PersonalAccessToken | None:
+@dataclass(frozen=True, slots=True)
+class LiveToken:
+    id: UUID
+    user_id: UUID
+    expires_at: datetime | None
+    last_used_at: datetime | None
+
+
+_LIVE_TOKEN = select(
+    PersonalAccessToken.id,
+    PersonalAccessToken.user_id,
+    PersonalAccessToken.expires_at,
+    PersonalAccessToken.last_used_at,
+)
+
+
+async def get_live_personal_token(
+    session: AsyncSession, token_hash: str, now: datetime
+) -> LiveToken | None:
+    """The unrevoked, unexpired token with this hash. Its user exists: the row goes with them
+    (ON DELETE CASCADE). Columns, not an entity: this runs on every request a token is checked
+    from scratch, and the ORM's identity map would only cost."""
     result = await session.execute(
-        select(PersonalAccessToken).where(PersonalAccessToken.token_hash == token_hash)
+        _LIVE_TOKEN.where(
+            PersonalAccessToken.token_hash == token_hash,
+            PersonalAccessToken.revoked_at.is_(None),
+            or_(PersonalAccessToken.expires_at.is_(None), PersonalAccessToken.expires_at > now),
+        )
     )
-    return result.scalar_one_or_none()
+    row = result.one_or_none()
+    return None if row is None else LiveToken(*row)
 
 
 async def list_personal_tokens(session: AsyncSession, user_id: UUID) -> list[PersonalAccessToken]:

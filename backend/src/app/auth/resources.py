@@ -5,9 +5,11 @@ from typing import Annotated, Protocol
 from fastapi import Depends
 from redis.asyncio import Redis
 
+from app.auth.principals import PrincipalCache
 from app.auth.providers import Provider
 from app.core.config import Settings
 from app.core.deps import get_resources
+from app.core.rate_limit import RateLimiter
 from app.core.security import AccessTokens
 
 
@@ -20,6 +22,10 @@ class AuthResources(Protocol):
     def access_tokens(self) -> AccessTokens: ...
     @property
     def auth_providers(self) -> dict[str, Provider]: ...
+    @property
+    def rate_limiter(self) -> RateLimiter: ...
+    @property
+    def principals(self) -> PrincipalCache: ...
 
 
 AuthResourcesDep = Annotated[AuthResources, Depends(get_resources)]

@@ -21,7 +21,7 @@ from app.auth.schemas import (
     RefreshRequest,
     SignInCodeRequest,
 )
-from app.core.deps import SessionDep
+from app.core.deps import SessionDep, read_only
 from app.core.errors import error_responses
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -185,6 +185,7 @@ async def logout(
 
 
 @router.get("/me", response_model=MeRead, responses=error_responses(401))
+@read_only
 async def me(caller: CurrentCaller, session: SessionDep) -> MeRead:
     return await auth_service.describe_user(session, caller.user_id)
 
@@ -212,6 +213,7 @@ async def create_token(
 
 
 @router.get("/tokens", response_model=list[PersonalTokenRead], responses=error_responses(401))
+@read_only
 async def list_tokens(caller: CurrentCaller, session: SessionDep) -> list[PersonalTokenRead]:
     return await auth_service.list_personal_tokens(session, caller.user_id)
 
@@ -222,6 +224,8 @@ async def list_tokens(caller: CurrentCaller, session: SessionDep) -> list[Person
     response_class=Response,
     responses=error_responses(400, 401, 404),
 )
-async def revoke_token(token_id: UUID, caller: CurrentCaller, session: SessionDep) -> Response:
-    await auth_service.revoke_personal_token(session, caller.user_id, token_id)
+async def revoke_token(
+    token_id: UUID, caller: CurrentCaller, session: SessionDep, resources: AuthResourcesDep
+) -> Response:
+    await auth_service.revoke_personal_token(session, resources, caller.user_id, token_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,7 +1,9 @@
 """Sessions and credentials: refresh rotation with reuse detection, personal tokens, bearer auth."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,15 +17,17 @@ from app.auth.exceptions import (
     RefreshTokenReusedError,
 )
 from app.auth.models import PersonalAccessToken, RefreshToken
+from app.auth.principals import Caller, credentials_stamp
 from app.auth.resources import AuthResources
 from app.auth.schemas import (
-    IdentityRead,
     MeRead,
     PersonalTokenCreate,
     PersonalTokenCreated,
     PersonalTokenRead,
     TokenPair,
 )
+from app.core.db import after_commit
+from app.core.rate_limit import Limit, renew_stamp
 from app.core.security import (
     PERSONAL_TOKEN_PREFIX,
     REFRESH_TOKEN_PREFIX,
@@ -32,19 +36,10 @@ from app.core.security import (
     new_opaque_token,
 )
 from app.users import repository as user_repository
-from app.users.schemas import UserRead
 
 # last_used_at is for people reading a token list, not an audit log: one write a minute is
 # enough and keeps token-authenticated reads from all becoming writes.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """The authenticated user of a request."""
-
-    user_id: UUID
-    via_personal_token: bool
 
 
 def _now() -> datetime:
@@ -102,30 +97,88 @@ async def end_session(session: AsyncSession, presented: str) -> None:
         await auth_repository.revoke_family(session, token.family_id, _now())
 
 
-async def authenticate(session: AsyncSession, resources: AuthResources, bearer: str) -> Caller:
+@dataclass(frozen=True, slots=True)
+class _Checked:
+    """What checking a bearer from scratch found."""
+
+    caller: Caller
+    expires_at: datetime | None
+
+
+LimitsOf = Callable[[UUID], Sequence[Limit]]
+"""The rate limits a request of this user counts against (its own, a project's)."""
+
+
+async def admit(
+    session: AsyncSession, resources: AuthResources, bearer: str, *, limits: LimitsOf
+) -> Caller:
+    """Who presents ``bearer``, with the request counted against ``limits`` of that user.
+
+    A bearer this replica checked recently, under the user's current credentials stamp, costs
+    only the round trip that counts the limits (and reads the stamp); see
+    :mod:`app.auth.principals` for why that is as safe as checking it again.
+    """
+    known = resources.principals.get(bearer)
+    if known is not None:
+        stamp = await _count(resources, known.caller.user_id, limits)
+        if known.stamp == stamp:
+            return known.caller
+        resources.principals.forget(bearer)
+        checked = await _check_from_scratch(session, resources, bearer)
+        return _remember(resources, bearer, checked, stamp)
     if bearer.startswith(PERSONAL_TOKEN_PREFIX):
-        user_id = await _authenticate_personal_token(session, bearer)
-        via_personal_token = True
-    else:
-        user_id = resources.access_tokens.verify(bearer)
-        via_personal_token = False
-    if await user_repository.get_by_id(session, user_id) is None:
+        # Its user is known only from its row, read before the stamp could be: unconfirmed.
+        checked = await _check_personal_token(session, bearer)
+        await _count(resources, checked.caller.user_id, limits)
+        return _remember(resources, bearer, checked, stamp=None)
+    claims = resources.access_tokens.verify(bearer)
+    stamp = await _count(resources, claims.user_id, limits)
+    checked = await _check_user(session, claims.user_id, claims.expires_at)
+    return _remember(resources, bearer, checked, stamp)
+
+
+async def _count(resources: AuthResources, user_id: UUID, limits: LimitsOf) -> str:
+    stamp = await resources.rate_limiter.enforce(limits(user_id), stamp=credentials_stamp(user_id))
+    if stamp is None:
+        raise RuntimeError("the rate limiter did not read the credentials stamp it was given")
+    return stamp
+
+
+def _remember(
+    resources: AuthResources, bearer: str, checked: _Checked, stamp: str | None
+) -> Caller:
+    expires_in = (
+        None if checked.expires_at is None else (checked.expires_at - _now()).total_seconds()
+    )
+    resources.principals.remember(
+        bearer, caller=checked.caller, stamp=stamp, expires_in_seconds=expires_in
+    )
+    return checked.caller
+
+
+async def _check_from_scratch(
+    session: AsyncSession, resources: AuthResources, bearer: str
+) -> _Checked:
+    if bearer.startswith(PERSONAL_TOKEN_PREFIX):
+        return await _check_personal_token(session, bearer)
+    claims = resources.access_tokens.verify(bearer)
+    return await _check_user(session, claims.user_id, claims.expires_at)
+
+
+async def _check_user(session: AsyncSession, user_id: UUID, expires_at: datetime) -> _Checked:
+    if not await user_repository.exists(session, user_id):
         raise InvalidCredentialsError
-    return Caller(user_id=user_id, via_personal_token=via_personal_token)
+    return _Checked(Caller(user_id=user_id, via_personal_token=False), expires_at)
 
 
-async def _authenticate_personal_token(session: AsyncSession, presented: str) -> UUID:
-    token = await auth_repository.get_personal_token_by_hash(session, hash_token(presented))
+async def _check_personal_token(session: AsyncSession, presented: str) -> _Checked:
+    token = await auth_repository.get_live_personal_token(session, hash_token(presented), _now())
+    if token is None:
+        raise InvalidCredentialsError
     now = _now()
-    if (
-        token is None
-        or token.revoked_at is not None
-        or (token.expires_at is not None and token.expires_at <= now)
-    ):
-        raise InvalidCredentialsError
     if token.last_used_at is None or now - token.last_used_at >= _LAST_USED_RESOLUTION:
         await auth_repository.touch_personal_token(session, token.id, now)
-    return token.user_id
+    return _Checked(Caller(user_id=token.user_id, via_personal_token=True), token.expires_at)
 
 
 async def create_token_for_caller(
@@ -165,17 +218,40 @@ async def list_personal_tokens(session: AsyncSession, user_id: UUID) -> list[Per
     return [PersonalTokenRead.model_validate(row) for row in rows]
 
 
-async def revoke_personal_token(session: AsyncSession, user_id: UUID, token_id: UUID) -> None:
+async def revoke_personal_token(
+    session: AsyncSession, resources: AuthResources, user_id: UUID, token_id: UUID
+) -> None:
+    """Revoked on every replica by its next request: the credentials stamp is renewed before
+    the commit (a revocation Redis cannot announce fails whole) and again after it, since a
+    request between the two may have filed the token as valid under the first renewal."""
     if not await auth_repository.revoke_personal_token(session, user_id, token_id, _now()):
         raise PersonalTokenNotFoundError("No such personal access token.")
+    stamp = credentials_stamp(user_id)
+    await renew_stamp(resources.redis, stamp)
+    after_commit(session, partial(renew_stamp, resources.redis, stamp))
 
 
 async def describe_user(session: AsyncSession, user_id: UUID) -> MeRead:
-    user = await user_repository.get_by_id(session, user_id)
-    if user is None:
+    rows = await auth_repository.get_profile(session, user_id)
+    if not rows:
         raise InvalidCredentialsError
-    identities = await auth_repository.list_identities(session, user_id)
-    return MeRead(
-        **UserRead.model_validate(user).model_dump(),
-        identities=[IdentityRead.model_validate(identity) for identity in identities],
+    user = rows[0]
+    return MeRead.model_validate(
+        {
+            "id": user.id,
+            "email": user.email,
+            "name": user.name,
+            "avatar_url": user.avatar_url,
+            "created_at": user.created_at,
+            "identities": [
+                {
+                    "provider": row.provider,
+                    "email": row.identity_email,
+                    "name": row.identity_name,
+                    "avatar_url": row.identity_avatar_url,
+                }
+                for row in rows
+                if row.provider is not None
+            ],
+        }
     )

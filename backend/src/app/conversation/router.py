@@ -11,7 +11,7 @@ from app.conversation.schemas import (
     RunRead,
     StageStartAccepted,
 )
-from app.core.deps import JobQueueDep, SessionDep
+from app.core.deps import JobQueueDep, SessionDep, read_only
 from app.core.errors import error_responses
 from app.projects.dependencies import ProjectEditor, ProjectOwner, ProjectViewer
 from app.projects.schemas import ProjectRead, StageRead
@@ -43,6 +43,7 @@ async def post_message(
 
 
 @router.get("/runs/{run_id}", response_model=RunRead, responses=_READ)
+@read_only
 async def get_run(run_id: UUID, context: ProjectViewer, session: SessionDep) -> RunRead:
     return await conversation_service.get_run(session, context, run_id)
 

@@ -622,6 +622,14 @@ class Settings(BaseSettings):
     )
 
     health_check_timeout_seconds: float = Field(default=2.0, gt=0, le=30)
+    tracing_sample_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="With an OTLP exporter configured (OTEL_EXPORTER_OTLP_ENDPOINT), the share "
+        "of the traces starting here that are recorded; a request arriving with a traceparent "
+        "follows its caller's decision.",
+    )
     log_level: str = "INFO"
     log_format: LogFormat | None = Field(
         default=None,

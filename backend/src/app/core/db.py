@@ -10,6 +10,7 @@ savepoints included: an item queued inside a ``begin_nested()`` block that rolls
 dropped, the rest of the transaction's items stay.
 """
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,9 +20,11 @@ from uuid import UUID
 
 from sqlalchemy import DateTime, MetaData, func, text
 from sqlalchemy import event as sa_event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext import asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from app.core.config import Settings
 
@@ -53,13 +56,22 @@ class Timestamps:
     )
 
 
+# A pooled connection unused for longer than this is pinged before it is handed out: long
+# enough that a busy pool never pings, short enough that a connection a firewall or a restart
+# dropped silently is found before a request uses it.
+IDLE_PING_SECONDS = 30.0
+_CHECKED_IN_AT = "app.db.checked_in_at"
+
+
 def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
     # Looked up on the module at call time, so OpenTelemetry's wrapper traces every engine.
-    return sa_asyncio.create_async_engine(
+    engine = sa_asyncio.create_async_engine(
         database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
-        pool_pre_ping=True,
+        # Not a ping per checkout (three round trips: BEGIN, SELECT, ROLLBACK, on every
+        # request): see _refuse_broken_connections.
+        pool_pre_ping=False,
         connect_args={
             "timeout": settings.database_connect_timeout_seconds,
             "server_settings": {
@@ -68,6 +80,34 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
             },
         },
     )
+    sa_event.listen(engine.sync_engine, "checkout", _refuse_broken_connections)
+    sa_event.listen(engine.sync_engine, "checkin", _note_checkin)
+    return engine
+
+
+def _refuse_broken_connections(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+) -> None:
+    """Never hand out a pooled connection that is known to be gone.
+
+    A backend that was terminated or restarted closes its socket, and asyncpg marks the
+    connection closed as soon as the loop reads that: checking the mark costs no round trip.
+    Only a connection that sat unused for a while, whose end may not have been seen (a
+    firewall dropping idle connections says nothing), is pinged. Raising DisconnectionError
+    makes the pool throw the connection away and check out another one.
+    """
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the pooled connection was closed by the server")
+    checked_in_at = record.info.get(_CHECKED_IN_AT)
+    if checked_in_at is not None and time.monotonic() - checked_in_at > IDLE_PING_SECONDS:
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise DisconnectionError("an idle pooled connection did not answer") from error
+
+
+def _note_checkin(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_CHECKED_IN_AT] = time.monotonic()
 
 
 CommitHook = Callable[[AsyncSession], Awaitable[object]]
@@ -83,6 +123,34 @@ def create_session_factory(
     return async_sessionmaker(
         engine, expire_on_commit=False, autoflush=False, info={_ON_COMMIT: tuple(on_commit)}
     )
+
+
+_READ_ONLY = "app.db.read_only"
+
+
+def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for units of work that only read: each statement runs on its own, without the
+    BEGIN and COMMIT around it (two of the three round trips of a one-query request). Under
+    READ COMMITTED every statement sees its own snapshot anyway, inside a transaction or not.
+    Same pool as the engine's."""
+    return async_sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"),
+        expire_on_commit=False,
+        autoflush=False,
+        info={_READ_ONLY: True},
+    )
+
+
+@sa_event.listens_for(Session, "before_flush")
+def _refuse_flush_when_read_only(session: Session, *_: object) -> None:
+    # Changes to ORM objects can span statements, which without a transaction would each
+    # commit alone: a reading unit of work that tries is a bug, said at once.
+    if session.info.get(_READ_ONLY):
+        raise ReadOnlyUnitOfWorkError("a read-only unit of work tried to write ORM changes")
+
+
+class ReadOnlyUnitOfWorkError(RuntimeError):
+    pass
 
 
 AfterCommit = Callable[[], Awaitable[None]]
@@ -173,6 +241,19 @@ class SessionSource(Protocol):
 
     @property
     def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+
+
+class ReadSessionSource(Protocol):
+    @property
+    def read_session_factory(self) -> async_sessionmaker[AsyncSession]: ...
+
+
+@asynccontextmanager
+async def read_only_unit_of_work(source: ReadSessionSource) -> AsyncIterator[AsyncSession]:
+    """A session that only reads (see :func:`create_read_session_factory`): nothing to commit,
+    nothing queued for after a commit."""
+    async with source.read_session_factory() as session:
+        yield session
 
 
 @asynccontextmanager

@@ -6,8 +6,8 @@ what it needs as a ``Protocol`` and reads it through :func:`get_resources`, e.g.
 ``Annotated[ExportResources, Depends(get_resources)]``.
 """
 
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from redis.asyncio import Redis
@@ -15,7 +15,7 @@ from saq import Queue
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.db import unit_of_work
+from app.core.db import read_only_unit_of_work, unit_of_work
 
 
 async def get_resources(request: Request) -> Any:
@@ -38,10 +38,32 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 RedisDep = Annotated[Redis, Depends(get_redis)]
 
 
+_READ_ONLY_ROUTE = "read_only_unit_of_work"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def read_only(endpoint: Endpoint) -> Endpoint:
+    """Mark a route whose request only reads: its session runs each statement on its own,
+    without BEGIN and COMMIT. Writing ORM changes from it raises; a lone UPDATE (a personal
+    token's "last used", noted while authenticating) commits by itself."""
+    setattr(endpoint, _READ_ONLY_ROUTE, True)
+    return endpoint
+
+
+def route_is_read_only(request: Request) -> bool:
+    route = request.scope.get("route")
+    return getattr(getattr(route, "endpoint", None), _READ_ONLY_ROUTE, False) is True
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     # The request is the unit of work: commit on success, roll back on error, and release what
     # it queued for after the commit (events, jobs) only once its transaction committed.
-    async with unit_of_work(request.app.state.resources) as session:
+    resources = request.app.state.resources
+    if route_is_read_only(request):
+        async with read_only_unit_of_work(resources) as session:
+            yield session
+        return
+    async with unit_of_work(resources) as session:
         yield session
 
 

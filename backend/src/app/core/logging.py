@@ -25,7 +25,21 @@ def reset_correlation_id(token: object) -> None:
     _correlation_id.reset(token)  # type: ignore[arg-type]
 
 
+class _StderrLogger(structlog.WriteLogger):
+    """Writes whole lines to the process's stderr, named after the module that logs (the
+    ``logger`` key), as the standard library's loggers are."""
+
+    def __init__(self, name: str | None = None) -> None:
+        super().__init__(sys.stderr)
+        self.name = name or "app"
+
+
 def configure_logging(level: str, log_format: LogFormat) -> None:
+    """Our own events are rendered by structlog and written straight to stderr, each a single
+    line; the standard library's records (uvicorn, the libraries) go through its handler and
+    are rendered by the same processors. Going through the standard library for our own lines
+    too cost a log record, a handler lock and a formatter per line: a tenth of the CPU of a
+    small request, whose access line every request writes."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -37,10 +51,16 @@ def configure_logging(level: str, log_format: LogFormat) -> None:
         if log_format is LogFormat.JSON
         else structlog.dev.ConsoleRenderer()
     )
+    # The console renderer lays out a traceback itself; JSON needs it as a string first.
+    own: list[structlog.types.Processor] = (
+        [structlog.processors.format_exc_info, renderer]
+        if log_format is LogFormat.JSON
+        else [renderer]
+    )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
+        processors=[*shared, *own],
+        logger_factory=_StderrLogger,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         cache_logger_on_first_use=True,
     )
     formatter = structlog.stdlib.ProcessorFormatter(

@@ -1,5 +1,16 @@
-"""Fixed-window rate limits in Redis, counted atomically by one Lua script per request."""
+"""Fixed-window rate limits in Redis: every limit of a request counted in one round trip.
 
+A request is counted against all its limits at once (the caller's, and the project's when it
+names one) by one Lua script, loaded once per process and called by its digest. The same round
+trip can read a *revision stamp*: a value that changes whenever what it stands for changes (a
+user's credentials, say), so that a replica holding something it derived from that state can
+tell, without asking anyone else, whether it may keep using it.
+"""
+
+import itertools
+import os
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import status
@@ -7,15 +18,31 @@ from redis.asyncio import Redis
 
 from app.core.errors import AppError
 
-# INCR and the first PEXPIRE must happen together, or a crash between them would leave a
-# counter that never expires and a client locked out for good.
-_COUNT_IN_WINDOW = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+# INCR and the first PEXPIRE happen together, or a crash between them would leave a counter
+# that never expires and a client locked out for good. A missing stamp is made on the spot from
+# the caller's fresh value: one that went missing (expired, or lost with Redis' data) never
+# comes back as a value someone saw before, so whatever was filed under the old one is dropped.
+_COUNT_AND_STAMP = """
+local counters = tonumber(ARGV[1])
+local answer = {}
+for i = 1, counters do
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[i + 1])
+  end
+  answer[2 * i - 1] = count
+  answer[2 * i] = redis.call('PTTL', KEYS[i])
 end
-local ttl = redis.call('PTTL', KEYS[1])
-return {count, ttl}
+if #KEYS > counters then
+  local key = KEYS[counters + 1]
+  local stamp = redis.call('GET', key)
+  if not stamp then
+    stamp = ARGV[counters + 2]
+    redis.call('SET', key, stamp, 'PX', ARGV[counters + 3])
+  end
+  answer[2 * counters + 1] = stamp
+end
+return answer
 """
 
 
@@ -39,10 +66,62 @@ class Limit:
     window_seconds: int
 
 
-async def enforce(redis: "Redis", limit: Limit) -> None:
-    """Count one request against ``limit``; over it, raise with the seconds until it resets."""
-    script = redis.register_script(_COUNT_IN_WINDOW)  # EVALSHA, loading the script on a miss
-    count, ttl_ms = await script(keys=[limit.key], args=[limit.window_seconds * 1000])
-    if int(count) > limit.per_window:
-        retry_after = max(1, -(-int(ttl_ms) // 1000))
-        raise RateLimitedError(limit.scope, retry_after)
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """Where a revision stamp lives, and how long it is kept once nobody changes it. Expiry is
+    safe: a stamp made again is a new value."""
+
+    key: str
+    ttl_seconds: int
+
+
+# Unique across processes (a random prefix per process, drawn again in a forked child) and
+# never repeated within one (a counter): what a stamp must be, without drawing random bytes on
+# every request.
+_stamp_prefix = secrets.token_hex(8)
+_stamps = itertools.count()
+
+
+def _new_stamp_prefix() -> None:
+    global _stamp_prefix  # noqa: PLW0603 - one prefix per process
+    _stamp_prefix = secrets.token_hex(8)
+
+
+os.register_at_fork(after_in_child=_new_stamp_prefix)
+
+
+def new_stamp() -> str:
+    return f"{_stamp_prefix}-{next(_stamps)}"
+
+
+async def renew_stamp(redis: "Redis", stamp: Stamp) -> None:
+    """Say that what ``stamp`` stands for changed: every replica sees a new value on its next
+    read."""
+    await redis.set(stamp.key, new_stamp(), px=stamp.ttl_seconds * 1000)
+
+
+class RateLimiter:
+    def __init__(self, redis: "Redis") -> None:
+        # Registered once: the digest is computed here, and every call is an EVALSHA (loading
+        # the script again only when Redis lost it).
+        self._script = redis.register_script(_COUNT_AND_STAMP)
+
+    async def enforce(self, limits: Sequence[Limit], *, stamp: Stamp | None = None) -> str | None:
+        """Count one request against every limit; over any of them, raise with the seconds until
+        the first one over it resets. With ``stamp``, its current value, read in the same round
+        trip (and made when missing)."""
+        keys = [limit.key for limit in limits]
+        arguments: list[str | int] = [len(limits)]
+        arguments += [limit.window_seconds * 1000 for limit in limits]
+        if stamp is not None:
+            keys.append(stamp.key)
+            arguments += [new_stamp(), stamp.ttl_seconds * 1000]
+        answer = await self._script(keys=keys, args=arguments)
+        for index, limit in enumerate(limits):
+            count, ttl_ms = int(answer[2 * index]), int(answer[2 * index + 1])
+            if count > limit.per_window:
+                raise RateLimitedError(limit.scope, max(1, -(-ttl_ms // 1000)))
+        if stamp is None:
+            return None
+        value = answer[2 * len(limits)]
+        return value.decode() if isinstance(value, bytes) else str(value)

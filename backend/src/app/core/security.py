@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 from uuid import UUID, uuid4
@@ -30,6 +31,12 @@ class InvalidCredentialsError(AppError):
     def __init__(self, message: str = "The access token is missing, invalid or expired.") -> None:
         super().__init__(message)
         self.headers = {"WWW-Authenticate": "Bearer"}
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: UUID
+    expires_at: datetime
 
 
 class AccessTokens:
@@ -63,8 +70,9 @@ class AccessTokens:
             headers={"kid": self._signing_key.kid},
         )
 
-    def verify(self, token: str) -> UUID:
-        """The user id of a valid access token; anything else is one indistinct 401."""
+    def verify(self, token: str) -> AccessClaims:
+        """Whose a valid access token is, and until when; anything else is one indistinct
+        401."""
         try:
             kid = jwt.get_unverified_header(token).get("kid")
             key = self._verification_keys.get(kid) if isinstance(kid, str) else None
@@ -80,7 +88,10 @@ class AccessTokens:
             )
             if claims["typ"] != ACCESS_TOKEN_TYPE:
                 raise InvalidCredentialsError
-            return UUID(claims["sub"])
+            return AccessClaims(
+                user_id=UUID(claims["sub"]),
+                expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            )
         except (jwt.PyJWTError, ValueError, TypeError):
             raise InvalidCredentialsError from None
 

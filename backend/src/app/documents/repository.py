@@ -1,4 +1,4 @@
-from sqlalchemy import select
+from sqlalchemy import RowMapping, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.documents.models import DocumentVersion
@@ -19,6 +19,38 @@ async def latest(
         .limit(1)
     )
     return result.scalar_one_or_none()
+
+
+# Built once, as columns: what GET …/documents/{type} answers (no trace items, no entity).
+_ACTIVE = (
+    select(
+        DocumentVersion.document_type,
+        DocumentVersion.version,
+        DocumentVersion.author_user_id,
+        DocumentVersion.author_agent,
+        DocumentVersion.reason,
+        DocumentVersion.source_message_ids,
+        DocumentVersion.parent_version,
+        DocumentVersion.created_at,
+        DocumentVersion.content,
+    )
+    .where(
+        DocumentVersion.project_id == bindparam("project_id"),
+        DocumentVersion.document_type == bindparam("document_type"),
+    )
+    .order_by(DocumentVersion.version.desc())
+    .limit(1)
+)
+
+
+async def read_latest(
+    session: AsyncSession, project_id: AccessibleProjectID, document_type: DocumentType
+) -> RowMapping | None:
+    """The latest version's fields as ``DocumentVersionRead`` names them, or None."""
+    result = await session.execute(
+        _ACTIVE, {"project_id": project_id, "document_type": document_type}
+    )
+    return result.mappings().one_or_none()
 
 
 async def get_version(

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import WithJsonSchema
 
-from app.core.deps import JobQueueDep, RedisDep, SessionDep, get_resources
+from app.core.deps import JobQueueDep, RedisDep, SessionDep, get_resources, read_only
 from app.core.errors import error_responses, json_error_responses
 from app.documents import service as document_service
 from app.documents.constants import MAX_VERSION
@@ -57,12 +57,14 @@ def _expected_version(if_match: str | None) -> int:
 
 
 @router.get("", response_model=list[DocumentStatus], responses=_READ)
+@read_only
 async def list_documents(context: ProjectViewer, session: SessionDep) -> list[DocumentStatus]:
     """The four documents and their active versions (null until written)."""
     return await document_service.statuses(session, context.project_id)
 
 
 @router.get("/{document_type}", response_model=DocumentVersionRead, responses=_READ)
+@read_only
 async def get_document(
     document_type: DocumentType, context: ProjectViewer, session: SessionDep, response: Response
 ) -> DocumentVersionRead:
@@ -100,6 +102,7 @@ async def edit_document(
 
 
 @router.get("/{document_type}/versions", response_model=list[VersionSummary], responses=_READ)
+@read_only
 async def list_versions(
     document_type: DocumentType, context: ProjectViewer, session: SessionDep
 ) -> list[VersionSummary]:
@@ -110,6 +113,7 @@ async def list_versions(
 @router.get(
     "/{document_type}/versions/{version}", response_model=DocumentVersionRead, responses=_READ
 )
+@read_only
 async def get_version(
     document_type: DocumentType,
     version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
@@ -123,6 +127,7 @@ async def get_version(
 
 
 @router.get("/{document_type}/diff", response_model=DocumentDiff, responses=_READ)
+@read_only
 async def diff_versions(
     document_type: DocumentType,
     context: ProjectViewer,

@@ -121,7 +121,7 @@ async def append_version(
 async def active(
     session: AsyncSession, project_id: AccessibleProjectID, document_type: DocumentType
 ) -> DocumentVersionRead:
-    current = await document_repository.latest(session, project_id, document_type)
+    current = await document_repository.read_latest(session, project_id, document_type)
     if current is None:
         raise DocumentNotFoundError(f"The {document_type} document has not been written yet.")
     return DocumentVersionRead.model_validate(current)

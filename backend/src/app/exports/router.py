@@ -5,7 +5,7 @@ from fastapi import APIRouter, Body, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from app.core.deps import JobQueueDep, SessionDep
+from app.core.deps import JobQueueDep, SessionDep, read_only
 from app.core.errors import error_responses
 from app.exports import service as export_service
 from app.exports.formats import ExportFormat
@@ -71,6 +71,7 @@ async def request_export(
 
 
 @router.get("", response_model=list[ExportRead], responses=_READ)
+@read_only
 async def list_exports(
     context: ProjectViewer,
     session: SessionDep,
@@ -83,6 +84,7 @@ async def list_exports(
 
 
 @router.get("/{export_id}", response_model=ExportRead, responses=_READ)
+@read_only
 async def get_export(
     export_id: UUID, context: ProjectViewer, session: SessionDep, request: Request
 ) -> ExportRead:

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from app.auth.dependencies import caller_from_bearer
-from app.auth.service import Caller
+from app.auth.principals import Caller
 from app.core.db import unit_of_work
 from app.core.errors import AppError, error_response
 from app.mcp.resources import McpResources

@@ -4,12 +4,11 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.resources import AuthResources
 from app.memory.store import MemoryStore
 from app.projects.resources import ProjectResources
 
 
-class McpResources(AuthResources, ProjectResources, Protocol):
+class McpResources(ProjectResources, Protocol):
     @property
     def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
     @property

@@ -36,7 +36,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 
-from app.auth.service import Caller
+from app.auth.principals import Caller
 from app.core.errors import AppError
 from app.documents.tracing.schemas import TraceRead
 from app.mcp import service, uris

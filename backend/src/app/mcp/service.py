@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.service import Caller
+from app.auth.principals import Caller
 from app.conversation import repository as conversation_repository
 from app.conversation.questions import OpenQuestion
 from app.documents import service as document_service
@@ -34,7 +34,7 @@ from app.mcp.schemas import (
 )
 from app.memory import service as memory_service
 from app.projects import service as project_service
-from app.projects.dependencies import get_project_context
+from app.projects.dependencies import admit_member
 from app.projects.scoping import ProjectContext
 from app.projects.stages import STAGE_ORDER, DocumentType
 
@@ -45,7 +45,7 @@ PROJECT_LIST_LIMIT = 100
 async def project_context(
     session: AsyncSession, resources: McpResources, caller: Caller, project_id: UUID
 ) -> ProjectContext:
-    return await get_project_context(project_id, caller, session, resources)
+    return await admit_member(session, resources, project_id, caller)
 
 
 async def list_projects(session: AsyncSession, caller: Caller) -> ProjectList:

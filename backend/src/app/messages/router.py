@@ -3,7 +3,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from app.core.deps import SessionDep
+from app.core.deps import SessionDep, read_only
 from app.core.errors import error_responses
 from app.messages import service as message_service
 from app.messages.schemas import MessagePage
@@ -13,6 +13,7 @@ router = APIRouter(prefix="/projects/{project_id}/messages", tags=["messages"])
 
 
 @router.get("", response_model=MessagePage, responses=error_responses(400, 401, 403, 404, 422))
+@read_only
 async def list_messages(
     context: ProjectViewer,
     session: SessionDep,

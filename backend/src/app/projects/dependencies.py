@@ -1,43 +1,71 @@
 """The one guard between a request and a project's data."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import CurrentCaller
+from app.auth.dependencies import BearerDep, caller_from_bearer
+from app.auth.principals import Caller
+from app.auth.service import LimitsOf
 from app.core.deps import SessionDep
-from app.core.rate_limit import Limit, enforce
+from app.core.rate_limit import Limit
 from app.core.redis import project_key
 from app.projects import repository as project_repository
 from app.projects.exceptions import InsufficientRoleError, ProjectNotFoundError
 from app.projects.models import ROLE_RANK, ProjectRole
-from app.projects.resources import ProjectResourcesDep
+from app.projects.resources import ProjectResources, ProjectResourcesDep
 from app.projects.scoping import AccessibleProjectID, ProjectContext
 
 
-async def get_project_context(
-    project_id: UUID, caller: CurrentCaller, session: SessionDep, resources: ProjectResourcesDep
-) -> ProjectContext:
-    """404 for anyone who is not a member, whether or not the project exists.
+def member_limits(resources: ProjectResources, project_id: UUID) -> LimitsOf:
+    """Members are counted one by one, per (project, user), and there is no bucket they share:
+    no member's traffic, however heavy, can make another member (an owner managing members
+    included) see 429. Each user's own total is bounded by the per-user limit."""
+    limits = resources.settings.rate_limits
 
-    Members are counted one by one, per (project, user), and there is no bucket they share: no
-    member's traffic, however heavy, can make another member (an owner managing members
-    included) see 429. Each user's own total is bounded by the per-user limit of get_caller.
-    """
+    def of(user_id: UUID) -> Sequence[Limit]:
+        return [
+            Limit(
+                scope="project",
+                key=project_key(project_id, "rl", "user", str(user_id)),
+                per_window=limits.project_per_window,
+                window_seconds=limits.window_seconds,
+            )
+        ]
+
+    return of
+
+
+async def get_project_context(
+    project_id: UUID, session: SessionDep, resources: ProjectResourcesDep, bearer: BearerDep
+) -> ProjectContext:
+    """404 for anyone who is not a member, whether or not the project exists. The caller's
+    own limit and their limit in this project are counted in one round trip."""
+    caller = await caller_from_bearer(
+        session,
+        resources,
+        bearer.credentials if bearer is not None else None,
+        also=member_limits(resources, project_id),
+    )
+    return await member_context(session, project_id, caller)
+
+
+async def admit_member(
+    session: AsyncSession, resources: ProjectResources, project_id: UUID, caller: Caller
+) -> ProjectContext:
+    """The guard for a caller already authenticated elsewhere (a stream ticket, an MCP
+    session's request): their limit in the project counted, then their membership checked."""
+    await resources.rate_limiter.enforce(member_limits(resources, project_id)(caller.user_id))
+    return await member_context(session, project_id, caller)
+
+
+async def member_context(session: AsyncSession, project_id: UUID, caller: Caller) -> ProjectContext:
     membership = await project_repository.get_membership(session, project_id, caller.user_id)
     if membership is None:
         raise ProjectNotFoundError
-    await enforce(
-        resources.redis,
-        Limit(
-            scope="project",
-            key=project_key(project_id, "rl", "user", str(caller.user_id)),
-            per_window=resources.settings.rate_limits.project_per_window,
-            window_seconds=resources.settings.rate_limits.window_seconds,
-        ),
-    )
     project, role = membership
     return ProjectContext(
         project_id=AccessibleProjectID(project_id),
@@ -48,12 +76,14 @@ async def get_project_context(
 
 
 def require_role(minimum: ProjectRole) -> Callable[..., Awaitable[ProjectContext]]:
-    """A dependency admitting members of at least ``minimum``; fetched first, so non-members
-    get 404 before anyone gets 403."""
+    """A dependency admitting members of at least ``minimum``; membership is checked first, so
+    non-members get 404 before anyone gets 403. The guard itself, not a layer over it: every
+    project request solves it, and each dependency level costs FastAPI a solve."""
 
     async def dependency(
-        context: Annotated[ProjectContext, Depends(get_project_context)],
+        project_id: UUID, session: SessionDep, resources: ProjectResourcesDep, bearer: BearerDep
     ) -> ProjectContext:
+        context = await get_project_context(project_id, session, resources, bearer)
         if ROLE_RANK[context.role] < ROLE_RANK[minimum]:
             raise InsufficientRoleError(f"This needs the {minimum} role in the project.")
         return context

@@ -3,7 +3,7 @@
 
 from uuid import UUID
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, RowMapping, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.projects.models import Project, ProjectMember, ProjectRole, ProjectStage
@@ -11,17 +11,21 @@ from app.projects.scoping import AccessibleProjectID
 from app.projects.stages import STAGE_ORDER
 from app.users.models import User
 
+# Built once: these run on every project request (the guard) and every project list, and
+# building a statement costs more than compiling it from SQLAlchemy's cache.
+_MEMBERSHIP = (
+    select(Project, ProjectMember.role)
+    .join(ProjectMember, ProjectMember.project_id == Project.id)
+    .where(Project.id == bindparam("project_id"), ProjectMember.user_id == bindparam("user_id"))
+)
+
 
 async def get_membership(
     session: AsyncSession, project_id: UUID, user_id: UUID
 ) -> tuple[Project, str] | None:
     """The project and the user's role in it, or None when either is missing: one query, so a
     non-member learns nothing about whether the project exists."""
-    result = await session.execute(
-        select(Project, ProjectMember.role)
-        .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .where(Project.id == project_id, ProjectMember.user_id == user_id)
-    )
+    result = await session.execute(_MEMBERSHIP, {"project_id": project_id, "user_id": user_id})
     row = result.one_or_none()
     return None if row is None else (row[0], row[1])
 
@@ -51,17 +55,29 @@ async def count_owned(session: AsyncSession, user_id: UUID) -> int:
     return int(result.scalar_one())
 
 
-async def list_for_user(
-    session: AsyncSession, user_id: UUID, *, limit: int
-) -> list[Row[tuple[Project, str]]]:
-    result = await session.execute(
-        select(Project, ProjectMember.role)
-        .join(ProjectMember, ProjectMember.project_id == Project.id)
-        .where(ProjectMember.user_id == user_id)
-        .order_by(Project.updated_at.desc(), Project.id.desc())
-        .limit(limit)
+_LIST_FOR_USER = (
+    select(
+        Project.id,
+        Project.name,
+        Project.description,
+        Project.language,
+        ProjectMember.role,
+        Project.current_stage,
+        Project.created_at,
+        Project.updated_at,
     )
-    return list(result.all())
+    .join(ProjectMember, ProjectMember.project_id == Project.id)
+    .where(ProjectMember.user_id == bindparam("user_id"))
+    .order_by(Project.updated_at.desc(), Project.id.desc())
+    .limit(bindparam("limit"))
+)
+
+
+async def list_for_user(session: AsyncSession, user_id: UUID, *, limit: int) -> list[RowMapping]:
+    """The user's projects with their role, most recently updated first, as columns named like
+    ``ProjectRead``'s fields."""
+    result = await session.execute(_LIST_FOR_USER, {"user_id": user_id, "limit": limit})
+    return list(result.mappings())
 
 
 async def get_project(session: AsyncSession, project_id: AccessibleProjectID) -> Project:

@@ -3,18 +3,14 @@
 from typing import Annotated, Protocol
 
 from fastapi import Depends
-from redis.asyncio import Redis
 
-from app.core.config import Settings
+from app.auth.resources import AuthResources
 from app.core.deps import get_resources
 from app.projects.scoping import AccessibleProjectID
 
 
-class ProjectResources(Protocol):
-    @property
-    def settings(self) -> Settings: ...
-    @property
-    def redis(self) -> Redis: ...
+class ProjectResources(AuthResources, Protocol):
+    """Every project route is authenticated first: what auth needs, and what projects add."""
 
     async def purge_project(self, project_id: AccessibleProjectID) -> None:
         """Remove what other domains keep of a deleted project outside its rows (Redis keys,

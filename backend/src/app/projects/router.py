@@ -4,7 +4,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response, status
 
 from app.auth.dependencies import CurrentCaller
-from app.core.deps import SessionDep, SettingsDep
+from app.core.deps import SessionDep, SettingsDep, read_only
 from app.core.errors import error_responses
 from app.projects import invitations as invitation_service
 from app.projects import service as project_service
@@ -29,6 +29,7 @@ _SCOPED_CONFLICT = error_responses(401, 403, 404, 409)
 
 
 @router.get("", response_model=list[ProjectRead], responses=_AUTH)
+@read_only
 async def list_projects(
     caller: CurrentCaller,
     session: SessionDep,
@@ -53,6 +54,7 @@ async def create_project(
 
 
 @router.get("/{project_id}", response_model=ProjectRead, responses=_SCOPED)
+@read_only
 async def get_project(context: ProjectViewer) -> ProjectRead:
     return project_service.read_project(context)
 
@@ -79,6 +81,7 @@ async def delete_project(
 
 
 @router.get("/{project_id}/members", response_model=list[MemberRead], responses=_SCOPED)
+@read_only
 async def list_members(context: ProjectViewer, session: SessionDep) -> list[MemberRead]:
     return await project_service.list_members(session, context)
 

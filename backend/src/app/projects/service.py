@@ -59,7 +59,7 @@ async def create_project(
 
 async def list_projects(session: AsyncSession, user_id: UUID, *, limit: int) -> list[ProjectRead]:
     rows = await project_repository.list_for_user(session, user_id, limit=limit)
-    return [_read(project, role) for project, role in rows]
+    return [ProjectRead.model_validate(row) for row in rows]
 
 
 def read_project(context: ProjectContext) -> ProjectRead:

@@ -4,13 +4,13 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Security
-from fastapi.security import APIKeyQuery, HTTPAuthorizationCredentials
+from fastapi.security import APIKeyQuery
 
-from app.auth.dependencies import bearer_scheme, get_caller
-from app.auth.service import Caller
+from app.auth.dependencies import BearerDep
+from app.auth.principals import Caller
 from app.core.deps import SessionDep
 from app.core.security import InvalidCredentialsError
-from app.projects.dependencies import get_project_context
+from app.projects.dependencies import admit_member, get_project_context
 from app.projects.models import ProjectRole
 from app.projects.scoping import ProjectContext
 from app.streams import service as stream_service
@@ -31,7 +31,7 @@ async def event_stream_context(
     project_id: UUID,
     session: SessionDep,
     resources: StreamResourcesDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    bearer: BearerDep,
     ticket: Annotated[str | None, Security(ticket_scheme)] = None,
 ) -> ProjectContext:
     """Any member (viewers included); everyone else gets 404, as on every project route.
@@ -40,16 +40,15 @@ async def event_stream_context(
     failed: 401, the same for every project, so it reveals nothing about this one. A good
     ticket of someone who is no longer a member meets the 404 of every non-member.
     """
-    if ticket is not None:
-        user_id = await stream_service.redeem_ticket(resources.redis, project_id, ticket)
-        if user_id is None:
-            raise InvalidCredentialsError("The stream ticket is unknown, used or expired.")
-        caller = Caller(user_id=user_id, via_personal_token=False)
-    else:
-        caller = await get_caller(resources, session, credentials)
+    if ticket is None:
+        return await get_project_context(project_id, session, resources, bearer)
+    user_id = await stream_service.redeem_ticket(resources.redis, project_id, ticket)
+    if user_id is None:
+        raise InvalidCredentialsError("The stream ticket is unknown, used or expired.")
     # Membership is checked again on redemption: a member removed since the ticket was issued
     # is a stranger now.
-    return await get_project_context(project_id, caller, session, resources)
+    caller = Caller(user_id=user_id, via_personal_token=False)
+    return await admit_member(session, resources, project_id, caller)
 
 
 # Read by the role matrix test, like the guards of projects.dependencies.

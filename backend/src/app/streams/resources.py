@@ -5,14 +5,13 @@ from typing import Annotated, Protocol
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.auth.resources import AuthResources
 from app.core.deps import get_resources
 from app.events.publisher import EventPublisher
 from app.events.streams import EventStreams
 from app.projects.resources import ProjectResources
 
 
-class StreamResources(AuthResources, ProjectResources, Protocol):
+class StreamResources(ProjectResources, Protocol):
     @property
     def session_factory(self) -> async_sessionmaker[AsyncSession]: ...
     @property

@@ -24,6 +24,11 @@ async def get_by_id(session: AsyncSession, user_id: UUID) -> User | None:
     return await session.get(User, user_id)
 
 
+async def exists(session: AsyncSession, user_id: UUID) -> bool:
+    result = await session.execute(select(User.id).where(User.id == user_id))
+    return result.first() is not None
+
+
 async def add_profile(
     session: AsyncSession, *, email: str | None, name: str | None, avatar_url: str | None
 ) -> User:

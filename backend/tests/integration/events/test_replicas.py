@@ -9,7 +9,6 @@ import asyncio
 import json
 import random
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -24,23 +23,6 @@ from tests.integration.events.conftest import Team, open_events
 from tests.support.live_server import Replica
 
 TIMEOUT = httpx.Timeout(10.0, read=30.0)
-
-
-@pytest.fixture(scope="module")
-async def replica(
-    app: object,  # the tests' app: it creates the signing key the replica then shares
-    settings: Settings,
-    database_url: str,
-    redis_server: EmbeddedRedis,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Replica]:
-    log = tmp_path_factory.mktemp("replica") / "replica.log"
-    server = Replica(settings.data_dir, database_url, redis_server.url, log)
-    try:
-        await server.wait_ready()
-        yield server
-    finally:
-        server.stop()
 
 
 async def test_a_client_of_one_replica_receives_what_another_published(
