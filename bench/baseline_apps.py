@@ -5,7 +5,8 @@ the same SQL for the same rows as the API's repositories, and nothing else: no t
 limit, no middleware, no tracing, no logging, no ORM, no response models.
 
 ``full_app_without_auth``: the production app from ``app_from_environment`` with its one auth
-dependency (``get_caller``: bearer parsing, token check, user lookup, per-user rate limit)
+dependency (``get_caller``: bearer parsing, the bearer check or its remembered result, the
+per-user rate limit)
 replaced by the fixed benchmark user. Everything else, the request's database session included,
 is the same, so the difference between the two is what the dependency costs.
 """

@@ -248,7 +248,7 @@ configured: nothing is instrumented. With spans exported (the SDK's provider wit
 processor installed before the app is built, every request sampled, an exporter that counts
 and drops the spans: their whole cost in the API process without OTLP's encoding and network),
 the same routes at the maximum rate, each repetition running both apps one after the other
-({spans if spans is not None else "?"} spans exported by the traced app over the run):
+({int(spans) if spans is not None else "?"} spans exported by the traced app over the run):
 
 {table(header, rows)}
 """
@@ -305,7 +305,8 @@ def item2(http: dict[str, Any], targets: list[Row]) -> str:
     return f"""### 2. Cost of the auth dependency
 
 `GET /api/v1/auth/me` on the full app, and on the same app with `get_caller` (bearer parsing,
-ES256 token check, user lookup, per-user rate-limit script) replaced through
+the replica's memory of checked bearers, or the ES256 check and user lookup when it has none,
+and the rate-limit script that also reads the credentials stamp) replaced through
 `app.dependency_overrides` by the fixed benchmark user (`bench/baseline_apps.py`). wrk for the
 maximum rate; latency at a fixed {num(data["rate"], 0)} rps for both (a quarter of the full app's
 median maximum, so neither is near saturation).

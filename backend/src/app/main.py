@@ -160,18 +160,21 @@ def _routed_app(lifespan: Lifespan[FastAPI] | None) -> FastAPI:
     install_error_handlers(app)
     install_api_docs(app, title=app.title, openapi_url=OPENAPI_URL)
     app.include_router(health_router)
+    # FastAPI matches a path against every route of every router included before the one that
+    # serves it (twice for that one): the routers most requests go to come first. No two
+    # routers' paths overlap, so the order changes nothing else (test_routing_order checks it).
     for router in (
-        auth_public_router,
         auth_router,
-        projects_router,
-        progress_router,
-        messages_router,
-        conversation_router,
         documents_router,
-        trace_router,
+        messages_router,
+        projects_router,
         events_router,
+        trace_router,
+        conversation_router,
+        progress_router,
         exports_router,
         budget_router,
+        auth_public_router,
     ):
         # Every API route is rate-limited, needs Redis and PostgreSQL, and takes a body cap.
         app.include_router(router, prefix=API_PREFIX, responses=json_error_responses(413, 429, 503))

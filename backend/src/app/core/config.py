@@ -331,8 +331,12 @@ class Settings(BaseSettings):
         default=None,
         description="postgresql:// URL; a Unix socket goes in ?host=/path/to/dir.",
     )
-    database_pool_size: int = Field(default=10, ge=1, le=200)
-    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    # Connections are opened as needed up to the pool size and then kept. Overflow connections
+    # are closed when returned, and each new one pays again for its start-up and for preparing
+    # its statements: under a steady load above the pool size that was one new connection for
+    # most requests (scripts/bench), so there is none by default.
+    database_pool_size: int = Field(default=20, ge=1, le=200)
+    database_max_overflow: int = Field(default=0, ge=0, le=200)
     database_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     database_startup_timeout_seconds: float = Field(
         default=8.0,
