@@ -39,6 +39,7 @@ from app.memory import service as memory_service
 from app.memory.embeddings import create_embedder
 from app.memory.store import MemoryStore
 from app.projects import service as project_service
+from app.projects.memberships import MembershipCache
 from app.projects.resources import ProjectResources
 from app.projects.scoping import AccessibleProjectID
 from app.streams.resources import StreamResources
@@ -67,6 +68,8 @@ class Resources:
     # replica last checked (dropped everywhere when the user's credentials stamp is renewed).
     rate_limiter: RateLimiter
     principals: PrincipalCache
+    # Memberships this replica read, dropped when the project's access stamp is renewed.
+    memberships: MembershipCache
     # The one publisher of project events, and the SSE streams that read them back.
     events: EventPublisher
     event_streams: EventStreams
@@ -97,6 +100,7 @@ class Resources:
             auth_providers=build_providers(settings.auth),
             rate_limiter=RateLimiter(redis),
             principals=PrincipalCache(),
+            memberships=MembershipCache(),
             events=events,
             event_streams=EventStreams(
                 settings.events,

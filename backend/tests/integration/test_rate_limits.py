@@ -53,8 +53,12 @@ async def test_each_project_has_its_own_budget(
         assert await _statuses(client, busy_path, 3, headers=headers) == [200, 200, 429]
         quiet_path = f"/api/v1/projects/{quiet['id']}"
         assert (await client.get(quiet_path, headers=headers)).status_code == 200
-        keys = [key async for key in resources.redis.scan_iter(match=f"proj:{busy['id']}:*")]
-        assert keys == [f"proj:{busy['id']}:rl:user:{user_id}".encode()]
+        keys = {key async for key in resources.redis.scan_iter(match=f"proj:{busy['id']}:*")}
+        # The member's counter, and the project's access stamp (read in the same round trip).
+        assert keys == {
+            f"proj:{busy['id']}:rl:user:{user_id}".encode(),
+            f"proj:{busy['id']}:access".encode(),
+        }
 
 
 async def test_viewers_spending_their_allowance_never_limit_the_owner(

@@ -25,7 +25,7 @@ from app.core.telemetry import sampler, tracer_provider_installed
 from app.resources import Resources
 from app.users.models import User
 from tests.conftest import client_for, make_settings
-from tests.factories import auth_headers, create_project, create_user
+from tests.factories import add_member, auth_headers, create_project, create_user, seed_document
 from tests.support.live_server import Replica
 
 ME = "/api/v1/auth/me"
@@ -80,6 +80,57 @@ async def test_a_revoked_personal_token_is_refused_by_another_replica_at_once(
     assert first.json()["error"]["code"] == "invalid_credentials"
     assert again.status_code == 401
     assert refused_in < 1.0
+
+
+async def test_access_changes_reach_another_replica_with_its_next_request(
+    client: AsyncClient, resources: Resources, replica: Replica
+) -> None:
+    owner = auth_headers(resources, await create_user(resources, "owner@example.com"))
+    project = await create_project(client, owner, "Shared")
+    url = f"/api/v1/projects/{project['id']}"
+    member_id = await create_user(resources, "member@example.com")
+    await add_member(client, resources, owner, project["id"], "member@example.com", "editor")
+    member = auth_headers(resources, member_id)
+    edit = {"content": "# Idea\n\nchanged by hand"}
+    async with httpx.AsyncClient(base_url=replica.base_url, timeout=10) as far:
+        # Past the guard (an edit without If-Match is 428), twice: the replica now answers the
+        # membership from memory.
+        for _ in range(2):
+            allowed = await far.put(f"{url}/documents/idea", json=edit, headers=member)
+            assert allowed.status_code == 428, allowed.text
+
+        demoted = await client.patch(
+            f"{url}/members/{member_id}", json={"role": "viewer"}, headers=owner
+        )
+        assert demoted.json()["role"] == "viewer"
+        refused = await far.put(f"{url}/documents/idea", json=edit, headers=member)
+        assert refused.status_code == 403, refused.text
+        for _ in range(2):
+            assert (await far.get(url, headers=member)).json()["role"] == "viewer"
+
+        removed = await client.delete(f"{url}/members/{member_id}", headers=member)
+        assert removed.status_code == 204
+        gone = await far.get(url, headers=member)
+        assert gone.status_code == 404, gone.text
+
+        for _ in range(2):
+            assert (await far.get(url, headers=owner)).json()["name"] == "Shared"
+        assert (await client.delete(url, headers=owner)).status_code == 204
+        deleted = await far.get(url, headers=owner)
+        assert deleted.status_code == 404, deleted.text
+
+
+async def test_a_known_membership_costs_no_query(client: AsyncClient, resources: Resources) -> None:
+    headers = auth_headers(resources, await create_user(resources, "member@example.com"))
+    project = await create_project(client, headers, "Remembered")
+    await seed_document(resources, project["id"], "idea", ["# Idea\n\nsomething to read"])
+    url = f"/api/v1/projects/{project['id']}/documents/idea"
+    assert (await client.get(url, headers=headers)).status_code == 200
+    with statements(resources) as seen:
+        document = await client.get(url, headers=headers)
+    assert document.json()["content"] == "# Idea\n\nsomething to read"
+    assert len(seen) == 1, seen
+    assert "FROM document_version" in seen[0][0]
 
 
 async def test_a_known_bearer_costs_no_query_and_a_personal_token_is_confirmed_once(

@@ -1,4 +1,3 @@
-from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
@@ -9,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth import service as auth_service
 from app.auth.principals import Caller
 from app.auth.resources import AuthResources, AuthResourcesDep
-from app.auth.service import LimitsOf
+from app.auth.service import Admission, Metering, MeteringOf
 from app.core.deps import SessionDep
 from app.core.rate_limit import Limit
 from app.core.security import InvalidCredentialsError
@@ -31,30 +30,44 @@ def user_limit(resources: AuthResources, user_id: UUID) -> Limit:
     )
 
 
-async def get_caller(resources: AuthResourcesDep, session: SessionDep, bearer: BearerDep) -> Caller:
+async def get_caller(request: Request, session: SessionDep, bearer: BearerDep) -> Caller:
+    # The resources straight from the request rather than through get_resources: every
+    # authenticated request solves this, and each dependency costs FastAPI a solve.
+    resources: AuthResources = request.app.state.resources
     return await caller_from_bearer(
         session, resources, bearer.credentials if bearer is not None else None
     )
 
 
 async def caller_from_bearer(
+    session: AsyncSession, resources: AuthResources, bearer: str | None
+) -> Caller:
+    """Who presents ``bearer``, counted against their per-user rate limit: what every
+    authenticated request goes through, whichever door it came in by (the API, ``/mcp``)."""
+    admission = await admit_bearer(session, resources, bearer)
+    return admission.caller
+
+
+async def admit_bearer(
     session: AsyncSession,
     resources: AuthResources,
     bearer: str | None,
     *,
-    also: LimitsOf | None = None,
-) -> Caller:
-    """Who presents ``bearer``, counted against their per-user rate limit (and ``also``'s, in
-    the same round trip): what every authenticated request goes through, whichever door it came
-    in by (the API, ``/mcp``, a project's guard)."""
+    also: MeteringOf | None = None,
+) -> Admission:
+    """:func:`caller_from_bearer`, also counting what ``also`` names (a project's limits) and
+    reading its stamps, in the same round trip."""
     if bearer is None:
         raise InvalidCredentialsError
 
-    def limits(user_id: UUID) -> Sequence[Limit]:
+    def metering(user_id: UUID) -> Metering:
         own = user_limit(resources, user_id)
-        return [own] if also is None else [own, *also(user_id)]
+        if also is None:
+            return Metering(limits=[own])
+        extra = also(user_id)
+        return Metering(limits=[own, *extra.limits], stamps=extra.stamps)
 
-    return await auth_service.admit(session, resources, bearer, limits=limits)
+    return await auth_service.admit(session, resources, bearer, metering=metering)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

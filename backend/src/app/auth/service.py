@@ -27,7 +27,7 @@ from app.auth.schemas import (
     TokenPair,
 )
 from app.core.db import after_commit
-from app.core.rate_limit import Limit, renew_stamp
+from app.core.rate_limit import Limit, Stamp, renew_stamp
 from app.core.security import (
     PERSONAL_TOKEN_PREFIX,
     REFRESH_TOKEN_PREFIX,
@@ -105,43 +105,63 @@ class _Checked:
     expires_at: datetime | None
 
 
-LimitsOf = Callable[[UUID], Sequence[Limit]]
-"""The rate limits a request of this user counts against (its own, a project's)."""
+@dataclass(frozen=True, slots=True)
+class Metering:
+    """What a request of one user counts against, and the stamps read in the same round trip
+    (those of what the request goes on to use, such as a project's access)."""
+
+    limits: Sequence[Limit]
+    stamps: Sequence[Stamp] = ()
+
+
+MeteringOf = Callable[[UUID], Metering]
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    caller: Caller
+    # The current values of the metering's stamps, in their order.
+    stamps: tuple[str, ...]
 
 
 async def admit(
-    session: AsyncSession, resources: AuthResources, bearer: str, *, limits: LimitsOf
-) -> Caller:
-    """Who presents ``bearer``, with the request counted against ``limits`` of that user.
+    session: AsyncSession, resources: AuthResources, bearer: str, *, metering: MeteringOf
+) -> Admission:
+    """Who presents ``bearer``, with the request counted against what ``metering`` names for
+    that user.
 
     A bearer this replica checked recently, under the user's current credentials stamp, costs
-    only the round trip that counts the limits (and reads the stamp); see
+    only the round trip that counts the limits (and reads the stamps); see
     :mod:`app.auth.principals` for why that is as safe as checking it again.
     """
     known = resources.principals.get(bearer)
     if known is not None:
-        stamp = await _count(resources, known.caller.user_id, limits)
+        stamp, others = await _count(resources, known.caller.user_id, metering)
         if known.stamp == stamp:
-            return known.caller
+            return Admission(known.caller, others)
         resources.principals.forget(bearer)
         checked = await _check_from_scratch(session, resources, bearer)
-        return _remember(resources, bearer, checked, stamp)
+        return Admission(_remember(resources, bearer, checked, stamp), others)
     if bearer.startswith(PERSONAL_TOKEN_PREFIX):
         # Its user is known only from its row, read before the stamp could be: unconfirmed.
         checked = await _check_personal_token(session, bearer)
-        await _count(resources, checked.caller.user_id, limits)
-        return _remember(resources, bearer, checked, stamp=None)
+        _, others = await _count(resources, checked.caller.user_id, metering)
+        return Admission(_remember(resources, bearer, checked, stamp=None), others)
     claims = resources.access_tokens.verify(bearer)
-    stamp = await _count(resources, claims.user_id, limits)
+    stamp, others = await _count(resources, claims.user_id, metering)
     checked = await _check_user(session, claims.user_id, claims.expires_at)
-    return _remember(resources, bearer, checked, stamp)
+    return Admission(_remember(resources, bearer, checked, stamp), others)
 
 
-async def _count(resources: AuthResources, user_id: UUID, limits: LimitsOf) -> str:
-    stamp = await resources.rate_limiter.enforce(limits(user_id), stamp=credentials_stamp(user_id))
-    if stamp is None:
-        raise RuntimeError("the rate limiter did not read the credentials stamp it was given")
-    return stamp
+async def _count(
+    resources: AuthResources, user_id: UUID, metering: MeteringOf
+) -> tuple[str, tuple[str, ...]]:
+    """Count the request; the user's credentials stamp and the metering's own stamps."""
+    metered = metering(user_id)
+    stamps = await resources.rate_limiter.enforce(
+        metered.limits, stamps=[credentials_stamp(user_id), *metered.stamps]
+    )
+    return stamps[0], tuple(stamps[1:])
 
 
 def _remember(

@@ -78,7 +78,7 @@ async def post_message(
 ) -> MessageAccepted:
     """Store the message and its run together; the job is queued only once both exist."""
     await _take_queue_turn(session, settings, context)
-    stage = context.project.current_stage
+    stage = (await project_service.load_project(session, context)).current_stage
     message = await message_repository.add(
         session,
         context.project_id,
@@ -132,8 +132,8 @@ async def correct_language(
     """An owner's correction of the detected language (see :mod:`app.conversation.language`)."""
     await conversation_language.correct_language(session, queue, context.project_id, code)
     await session.flush()
-    await session.refresh(context.project)
-    return project_service.read_project(context)
+    await session.refresh(await project_service.load_project(session, context))
+    return await project_service.read_project(session, context)
 
 
 async def get_run(session: AsyncSession, context: ProjectContext, run_id: UUID) -> RunRead:
@@ -179,7 +179,8 @@ async def start_stage(
     stage: DocumentType,
 ) -> RunRead:
     """Open (or re-open) a stage; its first expert is chosen by a run."""
-    if context.project.language is None:
+    project = await project_service.load_project(session, context)
+    if project.language is None:
         raise StageOrderError("The conversation starts with the first message, the raw idea.")
     index = STAGE_ORDER.index(stage)
     if index > 0:
@@ -224,7 +225,7 @@ async def finish_stage(
     document = await document_repository.latest(session, context.project_id, stage)
     if document is None:
         raise LookupError(stage)
-    language = context.project.language
+    language = (await project_service.load_project(session, context)).language
     following = following_stage(stage)
     headings = section_headings(document.content)
     await conversation_store.complete_stage(

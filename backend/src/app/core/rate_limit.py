@@ -33,14 +33,14 @@ for i = 1, counters do
   answer[2 * i - 1] = count
   answer[2 * i] = redis.call('PTTL', KEYS[i])
 end
-if #KEYS > counters then
-  local key = KEYS[counters + 1]
-  local stamp = redis.call('GET', key)
+for j = counters + 1, #KEYS do
+  local stamp = redis.call('GET', KEYS[j])
   if not stamp then
-    stamp = ARGV[counters + 2]
-    redis.call('SET', key, stamp, 'PX', ARGV[counters + 3])
+    local fresh = counters + 2 + 2 * (j - counters - 1)
+    stamp = ARGV[fresh]
+    redis.call('SET', KEYS[j], stamp, 'PX', ARGV[fresh + 1])
   end
-  answer[2 * counters + 1] = stamp
+  answer[counters + j] = stamp
 end
 return answer
 """
@@ -106,22 +106,19 @@ class RateLimiter:
         # the script again only when Redis lost it).
         self._script = redis.register_script(_COUNT_AND_STAMP)
 
-    async def enforce(self, limits: Sequence[Limit], *, stamp: Stamp | None = None) -> str | None:
+    async def enforce(self, limits: Sequence[Limit], *, stamps: Sequence[Stamp] = ()) -> list[str]:
         """Count one request against every limit; over any of them, raise with the seconds until
-        the first one over it resets. With ``stamp``, its current value, read in the same round
-        trip (and made when missing)."""
-        keys = [limit.key for limit in limits]
+        the first one over it resets. The current value of each of ``stamps``, read in the same
+        round trip (and made when missing), in their order."""
+        keys = [limit.key for limit in limits] + [stamp.key for stamp in stamps]
         arguments: list[str | int] = [len(limits)]
         arguments += [limit.window_seconds * 1000 for limit in limits]
-        if stamp is not None:
-            keys.append(stamp.key)
+        for stamp in stamps:
             arguments += [new_stamp(), stamp.ttl_seconds * 1000]
         answer = await self._script(keys=keys, args=arguments)
         for index, limit in enumerate(limits):
             count, ttl_ms = int(answer[2 * index]), int(answer[2 * index + 1])
             if count > limit.per_window:
                 raise RateLimitedError(limit.scope, max(1, -(-ttl_ms // 1000)))
-        if stamp is None:
-            return None
-        value = answer[2 * len(limits)]
-        return value.decode() if isinstance(value, bytes) else str(value)
+        values = answer[2 * len(limits) :]
+        return [value.decode() if isinstance(value, bytes) else str(value) for value in values]

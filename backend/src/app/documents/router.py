@@ -19,6 +19,7 @@ from app.documents.schemas import (
     RollbackRequest,
     VersionSummary,
 )
+from app.projects import service as project_service
 from app.projects.dependencies import ProjectEditor, ProjectViewer
 from app.projects.stages import DocumentType
 
@@ -221,5 +222,5 @@ async def document_quality(
         context.user_id,
         document_type,
         version,
-        context.project.language,
+        (await project_service.load_project(session, context)).language,
     )

@@ -28,6 +28,7 @@ from app.exports.models import Export, ExportStatus
 from app.exports.naming import ascii_slug, project_slug
 from app.exports.schemas import ExportError, ExportRead
 from app.exports.storage import ExportStorage, OpenedArchive, archive_key
+from app.projects import service as project_service
 from app.projects.scoping import ProjectContext
 from app.projects.stages import DocumentType
 
@@ -89,6 +90,7 @@ async def request_export(
     worker builds it once this commits. An export of exactly the same content in the same
     layout that is still on its way or still downloadable is answered instead of packing the
     same archive twice."""
+    project = await project_service.load_project(session, context)
     active = await document_repository.latest_of_each(session, context.project_id)
     versions = {document.document_type: document.version for document in active}
     now = _now()
@@ -97,8 +99,8 @@ async def request_export(
         context.project_id,
         export_format=export_format.value,
         document_versions=versions,
-        project_name=context.project.name,
-        language=context.project.language,
+        project_name=project.name,
+        language=project.language,
         now=now,
     )
     if existing is not None:
@@ -108,8 +110,8 @@ async def request_export(
         requested_by=context.user_id,
         format=export_format.value,
         document_versions=versions,
-        project_name=context.project.name,
-        language=context.project.language,
+        project_name=project.name,
+        language=project.language,
     )
     await export_repository.add(session, context.project_id, export)
     defer_event(

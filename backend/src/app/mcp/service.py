@@ -89,7 +89,7 @@ async def manifest(session: AsyncSession, context: ProjectContext) -> ProjectMan
         active = await _active_or_none(session, context, document_type)
         files.append(_manifest_entry(context, document_type, active))
     return ProjectManifest(
-        project=project_service.read_project(context),
+        project=await project_service.read_project(session, context),
         generated_at=datetime.now(UTC),
         files=files,
     )
@@ -143,7 +143,7 @@ async def open_questions(session: AsyncSession, context: ProjectContext) -> Open
     pending = state.pending_questions if state is not None else None
     return OpenQuestions(
         project_id=context.project_id,
-        stage=DocumentType(context.project.current_stage),
+        stage=DocumentType((await project_service.load_project(session, context)).current_stage),
         expert=state.floor_agent if state is not None and pending else None,
         questions=[OpenQuestion.model_validate(item) for item in pending or []],
     )

@@ -1,40 +1,42 @@
 """The one guard between a request and a project's data."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.dependencies import BearerDep, caller_from_bearer
+from app.auth.dependencies import BearerDep, admit_bearer
 from app.auth.principals import Caller
-from app.auth.service import LimitsOf
+from app.auth.service import Metering, MeteringOf
 from app.core.deps import SessionDep
 from app.core.rate_limit import Limit
 from app.core.redis import project_key
 from app.projects import repository as project_repository
 from app.projects.exceptions import InsufficientRoleError, ProjectNotFoundError
+from app.projects.memberships import access_stamp
 from app.projects.models import ROLE_RANK, ProjectRole
 from app.projects.resources import ProjectResources, ProjectResourcesDep
 from app.projects.scoping import AccessibleProjectID, ProjectContext
 
 
-def member_limits(resources: ProjectResources, project_id: UUID) -> LimitsOf:
+def member_metering(resources: ProjectResources, project_id: UUID) -> MeteringOf:
     """Members are counted one by one, per (project, user), and there is no bucket they share:
     no member's traffic, however heavy, can make another member (an owner managing members
-    included) see 429. Each user's own total is bounded by the per-user limit."""
+    included) see 429. Each user's own total is bounded by the per-user limit. The project's
+    access stamp is read alongside."""
     limits = resources.settings.rate_limits
+    stamp = access_stamp(project_id)
 
-    def of(user_id: UUID) -> Sequence[Limit]:
-        return [
-            Limit(
-                scope="project",
-                key=project_key(project_id, "rl", "user", str(user_id)),
-                per_window=limits.project_per_window,
-                window_seconds=limits.window_seconds,
-            )
-        ]
+    def of(user_id: UUID) -> Metering:
+        member = Limit(
+            scope="project",
+            key=project_key(project_id, "rl", "user", str(user_id)),
+            per_window=limits.project_per_window,
+            window_seconds=limits.window_seconds,
+        )
+        return Metering(limits=[member], stamps=[stamp])
 
     return of
 
@@ -43,14 +45,16 @@ async def get_project_context(
     project_id: UUID, session: SessionDep, resources: ProjectResourcesDep, bearer: BearerDep
 ) -> ProjectContext:
     """404 for anyone who is not a member, whether or not the project exists. The caller's
-    own limit and their limit in this project are counted in one round trip."""
-    caller = await caller_from_bearer(
+    own limit and their limit in this project are counted in one round trip, which also reads
+    what lets a membership this replica read recently stand without a query."""
+    admission = await admit_bearer(
         session,
         resources,
         bearer.credentials if bearer is not None else None,
-        also=member_limits(resources, project_id),
+        also=member_metering(resources, project_id),
     )
-    return await member_context(session, project_id, caller)
+    (stamp,) = admission.stamps
+    return await member_context(session, resources, project_id, admission.caller, stamp)
 
 
 async def admit_member(
@@ -58,20 +62,29 @@ async def admit_member(
 ) -> ProjectContext:
     """The guard for a caller already authenticated elsewhere (a stream ticket, an MCP
     session's request): their limit in the project counted, then their membership checked."""
-    await resources.rate_limiter.enforce(member_limits(resources, project_id)(caller.user_id))
-    return await member_context(session, project_id, caller)
+    metered = member_metering(resources, project_id)(caller.user_id)
+    (stamp,) = await resources.rate_limiter.enforce(metered.limits, stamps=metered.stamps)
+    return await member_context(session, resources, project_id, caller, stamp)
 
 
-async def member_context(session: AsyncSession, project_id: UUID, caller: Caller) -> ProjectContext:
-    membership = await project_repository.get_membership(session, project_id, caller.user_id)
-    if membership is None:
-        raise ProjectNotFoundError
-    project, role = membership
+async def member_context(
+    session: AsyncSession,
+    resources: ProjectResources,
+    project_id: UUID,
+    caller: Caller,
+    access: str,
+) -> ProjectContext:
+    """The caller's membership, remembered under the project's access stamp ``access`` (read
+    before the row, as :mod:`app.projects.memberships` requires) or read and remembered."""
+    role = resources.memberships.role(project_id, caller.user_id, access)
+    if role is None:
+        found = await project_repository.get_role(session, project_id, caller.user_id)
+        if found is None:
+            raise ProjectNotFoundError
+        role = ProjectRole(found)
+        resources.memberships.remember(project_id, caller.user_id, role, access)
     return ProjectContext(
-        project_id=AccessibleProjectID(project_id),
-        project=project,
-        role=ProjectRole(role),
-        user_id=caller.user_id,
+        project_id=AccessibleProjectID(project_id), role=role, user_id=caller.user_id
     )
 
 
@@ -81,8 +94,11 @@ def require_role(minimum: ProjectRole) -> Callable[..., Awaitable[ProjectContext
     project request solves it, and each dependency level costs FastAPI a solve."""
 
     async def dependency(
-        project_id: UUID, session: SessionDep, resources: ProjectResourcesDep, bearer: BearerDep
+        project_id: UUID, request: Request, session: SessionDep, bearer: BearerDep
     ) -> ProjectContext:
+        # The resources from the request, not through get_resources: one solve fewer on every
+        # project request.
+        resources: ProjectResources = request.app.state.resources
         context = await get_project_context(project_id, session, resources, bearer)
         if ROLE_RANK[context.role] < ROLE_RANK[minimum]:
             raise InsufficientRoleError(f"This needs the {minimum} role in the project.")

@@ -30,6 +30,21 @@ async def get_membership(
     return None if row is None else (row[0], row[1])
 
 
+_ROLE = select(ProjectMember.role).where(
+    ProjectMember.project_id == bindparam("project_id"),
+    ProjectMember.user_id == bindparam("user_id"),
+)
+
+
+async def get_role(session: AsyncSession, project_id: UUID, user_id: UUID) -> str | None:
+    """The user's role in the project, or None when either is missing (a membership row goes
+    with its project: ON DELETE CASCADE), so a non-member learns nothing about whether the
+    project exists."""
+    result = await session.execute(_ROLE, {"project_id": project_id, "user_id": user_id})
+    role: str | None = result.scalar_one_or_none()
+    return role
+
+
 async def add_project(
     session: AsyncSession, *, name: str, description: str | None, owner_id: UUID
 ) -> Project:

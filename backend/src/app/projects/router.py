@@ -55,8 +55,8 @@ async def create_project(
 
 @router.get("/{project_id}", response_model=ProjectRead, responses=_SCOPED)
 @read_only
-async def get_project(context: ProjectViewer) -> ProjectRead:
-    return project_service.read_project(context)
+async def get_project(context: ProjectViewer, session: SessionDep) -> ProjectRead:
+    return await project_service.read_project(session, context)
 
 
 @router.patch("/{project_id}", response_model=ProjectRead, responses=_SCOPED)
@@ -109,9 +109,13 @@ async def add_member(
     responses=_SCOPED_CONFLICT,
 )
 async def change_member_role(
-    user_id: UUID, data: MemberUpdate, context: ProjectOwner, session: SessionDep
+    user_id: UUID,
+    data: MemberUpdate,
+    context: ProjectOwner,
+    session: SessionDep,
+    resources: ProjectResourcesDep,
 ) -> MemberRead:
-    return await project_service.change_role(session, context, user_id, data)
+    return await project_service.change_role(session, resources, context, user_id, data)
 
 
 @router.delete(
@@ -120,9 +124,11 @@ async def change_member_role(
     response_class=Response,
     responses=_SCOPED_CONFLICT,
 )
-async def remove_member(user_id: UUID, context: MemberRemoval, session: SessionDep) -> Response:
+async def remove_member(
+    user_id: UUID, context: MemberRemoval, session: SessionDep, resources: ProjectResourcesDep
+) -> Response:
     """Owners remove anyone; any member may leave. The last owner can do neither."""
-    await project_service.remove_member(session, context, user_id)
+    await project_service.remove_member(session, resources, context, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import NewType
 from uuid import UUID
 
-from app.projects.models import Project, ProjectRole
+from app.projects.models import ProjectRole
 
 AccessibleProjectID = NewType("AccessibleProjectID", UUID)
 """A project id whose caller membership was checked (see dependencies.get_project_context)."""
@@ -14,7 +14,10 @@ AccessibleProjectID = NewType("AccessibleProjectID", UUID)
 
 @dataclass(frozen=True, slots=True)
 class ProjectContext:
+    """A member's access to one project. The project's own columns are not in it: they change
+    as the conversation goes, and the guard often answers from memory (see
+    :mod:`app.projects.memberships`); read them with ``projects.service.load_project``."""
+
     project_id: AccessibleProjectID
-    project: Project
     role: ProjectRole
     user_id: UUID

@@ -12,7 +12,9 @@ from app.projects.exceptions import (
     LastOwnerError,
     MemberNotFoundError,
     ProjectLimitError,
+    ProjectNotFoundError,
 )
+from app.projects.memberships import renew_access
 from app.projects.models import Project, ProjectMember, ProjectRole
 from app.projects.resources import ProjectResources
 from app.projects.schemas import (
@@ -62,14 +64,23 @@ async def list_projects(session: AsyncSession, user_id: UUID, *, limit: int) -> 
     return [ProjectRead.model_validate(row) for row in rows]
 
 
-def read_project(context: ProjectContext) -> ProjectRead:
-    return _read(context.project, context.role)
+async def load_project(session: AsyncSession, context: ProjectContext) -> Project:
+    """The project's row (its stage, language, name as they are now): 404 when it went since
+    the guard let the request in."""
+    project = await session.get(Project, context.project_id)
+    if project is None:
+        raise ProjectNotFoundError
+    return project
+
+
+async def read_project(session: AsyncSession, context: ProjectContext) -> ProjectRead:
+    return _read(await load_project(session, context), context.role)
 
 
 async def update_project(
     session: AsyncSession, context: ProjectContext, data: ProjectUpdate
 ) -> ProjectRead:
-    project = context.project
+    project = await load_project(session, context)
     for field, value in data.model_dump(exclude_unset=True).items():
         if field == "name" and value is None:
             continue
@@ -87,6 +98,7 @@ async def delete_project(
     project whole."""
     await project_repository.delete_project(session, context.project_id)
     await session.flush()
+    await renew_access(session, resources.redis, context.project_id)
     defer_access_change(session, context.project_id)
     after_commit(session, partial(resources.purge_project, context.project_id))
 
@@ -120,22 +132,30 @@ async def list_members(session: AsyncSession, context: ProjectContext) -> list[M
 
 
 async def change_role(
-    session: AsyncSession, context: ProjectContext, user_id: UUID, data: MemberUpdate
+    session: AsyncSession,
+    resources: ProjectResources,
+    context: ProjectContext,
+    user_id: UUID,
+    data: MemberUpdate,
 ) -> MemberRead:
     member = await _existing_member(session, context, user_id)
     if member.role == ProjectRole.OWNER and data.role != ProjectRole.OWNER:
         await _keep_an_owner(session, context)
     member.role = data.role
     await session.flush()
+    await renew_access(session, resources.redis, context.project_id)
     members = await list_members(session, context)
     return next(item for item in members if item.user_id == user_id)
 
 
-async def remove_member(session: AsyncSession, context: ProjectContext, user_id: UUID) -> None:
+async def remove_member(
+    session: AsyncSession, resources: ProjectResources, context: ProjectContext, user_id: UUID
+) -> None:
     member = await _existing_member(session, context, user_id)
     if member.role == ProjectRole.OWNER:
         await _keep_an_owner(session, context)
     await project_repository.remove_member(session, context.project_id, user_id)
+    await renew_access(session, resources.redis, context.project_id)
     defer_access_change(session, context.project_id)
 
 
