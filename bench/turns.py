@@ -53,7 +53,8 @@ class Call:
 
     instructions: str
     prompt: str
-    output: str | None  # the output type's name; None for streamed text
+    # The output tool the engine offered (its name and JSON schema); None for streamed text.
+    output: dict[str, Any] | None
 
 
 @dataclass
@@ -99,16 +100,10 @@ def call_of(body: dict[str, Any]) -> Call:
     tools = [tool["function"] for tool in body.get("tools", [])]
     if not tools:
         return Call(instructions, prompt, None)
-    fields = frozenset(tools[0].get("parameters", {}).get("properties", {}))
-    return Call(instructions, prompt, OUTPUTS_BY_FIELDS[fields])
-
-
-OUTPUTS_BY_FIELDS = {
-    frozenset({"kind", "expert"}): "Intent",
-    frozenset({"document", "summary"}): "Integration",
-    frozenset({"action", "reason", "agent"}): "FloorDecision",
-    frozenset({"questions"}): "ExpertQuestions",
-}
+    # The schema itself, not a model class looked up by its fields: the replay offers the very
+    # tool the engine offered, whatever its contracts look like today.
+    tool = tools[0]
+    return Call(instructions, prompt, {"name": tool["name"], "schema": tool.get("parameters", {})})
 
 
 # --- the engine's turns, through the API ---------------------------------------------------------
@@ -190,25 +185,10 @@ async def timed_turn(chat: Chat, model: ModelThread) -> tuple[float, float, floa
 
 
 async def replay(turns: list[list[Call]], base_url: str) -> list[float]:
-    from pydantic_ai import Agent, ToolOutput
+    from pydantic_ai import Agent, StructuredDict, ToolOutput
     from pydantic_ai.models.openai import OpenAIChatModel
     from pydantic_ai.providers.openai import OpenAIProvider
 
-    from app.conversation.contracts import (
-        ExpertQuestions,
-        Integration,
-        Intent,
-        floor_decision_for,
-    )
-    from app.conversation.roster import experts_of
-    from app.projects.stages import DocumentType
-
-    outputs: dict[str, Any] = {
-        "Intent": Intent,
-        "Integration": Integration,
-        "FloorDecision": floor_decision_for(experts_of(DocumentType.IDEA)),
-        "ExpertQuestions": ExpertQuestions,
-    }
     model = OpenAIChatModel(MODEL, provider=OpenAIProvider(base_url=base_url, api_key="bench"))
     agent = Agent(model)
 
@@ -218,10 +198,11 @@ async def replay(turns: list[list[Call]], base_url: str) -> list[float]:
                 async for _ in stream.stream_text(delta=True, debounce_by=None):
                     pass
             return
+        output = StructuredDict(call.output["schema"], name=call.output["name"])
         await agent.run(
             call.prompt,
             instructions=call.instructions,
-            output_type=ToolOutput(outputs[call.output]),
+            output_type=ToolOutput(output, name=call.output["name"]),
         )
 
     for call in turns[0]:  # warm-up: connections, schemas, validators
