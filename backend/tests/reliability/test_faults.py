@@ -30,7 +30,15 @@ _TERMINATE = text(
 async def test_terminated_postgres_backends_leave_no_broken_connection(
     tmp_path: Path, endpoints: Endpoints, clean_state: None
 ) -> None:
-    settings = make_settings(tmp_path, database_pool_size=5, database_max_overflow=5)
+    # Limits far above what six hammering clients reach: this is about connections, and a
+    # fast enough app would otherwise meet the per-user limit (429) within the storm.
+    settings = make_settings(
+        tmp_path,
+        database_pool_size=5,
+        database_max_overflow=5,
+        rate_limit_user_per_window=1_000_000,
+        rate_limit_project_per_window=1_000_000,
+    )
     killer = create_async_engine(endpoints.database_url, poolclass=NullPool)
     async with client_for(settings, endpoints) as (client, resources):
         headers = auth_headers(resources, await create_user(resources, "pg@example.com"))
