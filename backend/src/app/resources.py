@@ -14,7 +14,7 @@ from qdrant_client import AsyncQdrantClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.auth.principals import PrincipalCache
+from app.auth.principals import PrincipalCache, new_principal_cache
 from app.auth.providers import Provider, build_providers
 from app.auth.resources import AuthResources
 from app.conversation import store as conversation_store
@@ -39,7 +39,7 @@ from app.memory import service as memory_service
 from app.memory.embeddings import create_embedder
 from app.memory.store import MemoryStore
 from app.projects import service as project_service
-from app.projects.memberships import MembershipCache
+from app.projects.memberships import MembershipCache, new_membership_cache
 from app.projects.resources import ProjectResources
 from app.projects.scoping import AccessibleProjectID
 from app.streams.resources import StreamResources
@@ -99,8 +99,8 @@ class Resources:
             access_tokens=AccessTokens(settings.auth, signing_key),
             auth_providers=build_providers(settings.auth),
             rate_limiter=RateLimiter(redis),
-            principals=PrincipalCache(),
-            memberships=MembershipCache(),
+            principals=new_principal_cache(),
+            memberships=new_membership_cache(),
             events=events,
             event_streams=EventStreams(
                 settings.events,

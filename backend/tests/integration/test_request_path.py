@@ -18,9 +18,10 @@ from sqlalchemy import delete, event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.auth.principals import Caller, PrincipalCache
+from app.auth.principals import Caller
 from app.core.db import ReadOnlyUnitOfWorkError, read_only_unit_of_work
 from app.core.infrastructure import Endpoints
+from app.core.stamped import StampedMemory
 from app.core.telemetry import sampler, tracer_provider_installed
 from app.resources import Resources
 from app.users.models import User
@@ -178,17 +179,19 @@ async def test_a_user_gone_since_their_bearer_was_remembered_is_refused(
     assert gone.json()["error"]["code"] == "invalid_credentials"
 
 
-def test_the_principal_cache_is_bounded_and_forgets_expired_entries() -> None:
-    cache = PrincipalCache(max_entries=2, max_age_seconds=60)
+def test_remembered_entries_are_bounded_and_forgotten_when_expired() -> None:
+    cache: StampedMemory[str, Caller] = StampedMemory(max_entries=2, max_age_seconds=60)
     callers = [Caller(user_id=uuid4(), via_personal_token=False) for _ in range(3)]
     for number, caller in enumerate(callers):
-        cache.remember(f"b{number}", caller=caller, stamp="s", expires_in_seconds=None)
+        cache.remember(f"b{number}", caller, stamp="s")
     assert len(cache) == 2
     assert cache.get("b0") is None  # the least recently used went first
-    assert cache.get("b2") is not None
-    cache.remember("expired", caller=callers[0], stamp="s", expires_in_seconds=0)
+    remembered = cache.get("b2")
+    assert remembered is not None
+    assert (remembered.value, remembered.stamp) == (callers[2], "s")
+    cache.remember("expired", callers[0], stamp="s", lifetime=0)
     assert cache.get("expired") is None
-    cache.remember("short", caller=callers[0], stamp="s", expires_in_seconds=0.05)
+    cache.remember("short", callers[0], stamp="s", lifetime=0.05)
     assert cache.get("short") is not None
     time.sleep(0.06)
     assert cache.get("short") is None

@@ -16,12 +16,11 @@ that read its rows before it could read the stamp (a personal access token, whos
 only from its row) files its entry unconfirmed, and the next request checks it again.
 """
 
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from uuid import UUID
 
 from app.core.rate_limit import Stamp
+from app.core.stamped import StampedMemory
 
 # Long enough that a busy client's requests are nearly all answered from memory; short enough
 # that a personal token's "last used" keeps its one-minute resolution (it is noted when the
@@ -44,63 +43,9 @@ class Caller:
     via_personal_token: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    caller: Caller
-    # The stamp read before the rows behind this entry were; None: read after them, so the
-    # entry still has to be confirmed by a check from scratch.
-    stamp: str | None
-    # time.monotonic() past which the entry is not used: its max age, or the token's own expiry.
-    valid_until: float
+PrincipalCache = StampedMemory[str, Caller]
+"""Bearer → who presented it, under the user's credentials stamp."""
 
 
-class PrincipalCache:
-    """Bearer → :class:`Principal`, least recently used dropped first. Only bearers that passed
-    a check are ever stored, so strangers cannot fill it."""
-
-    def __init__(
-        self, *, max_entries: int = MAX_ENTRIES, max_age_seconds: float = MAX_AGE_SECONDS
-    ) -> None:
-        self._entries: OrderedDict[str, Principal] = OrderedDict()
-        self._max_entries = max_entries
-        self._max_age_seconds = max_age_seconds
-
-    def get(self, bearer: str) -> Principal | None:
-        principal = self._entries.get(bearer)
-        if principal is None:
-            return None
-        if principal.valid_until <= time.monotonic():
-            del self._entries[bearer]
-            return None
-        self._entries.move_to_end(bearer)
-        return principal
-
-    def remember(
-        self,
-        bearer: str,
-        *,
-        caller: Caller,
-        stamp: str | None,
-        expires_in_seconds: float | None,
-    ) -> None:
-        """File what a check from scratch found, until its max age or ``expires_in_seconds``
-        (the token's own remaining life), whichever comes first."""
-        lifetime = self._max_age_seconds
-        if expires_in_seconds is not None:
-            lifetime = min(lifetime, expires_in_seconds)
-        if lifetime <= 0:
-            return
-        self._entries[bearer] = Principal(
-            caller=caller,
-            stamp=stamp,
-            valid_until=time.monotonic() + lifetime,
-        )
-        self._entries.move_to_end(bearer)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-
-    def forget(self, bearer: str) -> None:
-        self._entries.pop(bearer, None)
-
-    def __len__(self) -> int:
-        return len(self._entries)
+def new_principal_cache() -> PrincipalCache:
+    return PrincipalCache(max_entries=MAX_ENTRIES, max_age_seconds=MAX_AGE_SECONDS)

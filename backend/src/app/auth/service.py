@@ -3,7 +3,6 @@
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from uuid import UUID, uuid4
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,8 +25,7 @@ from app.auth.schemas import (
     PersonalTokenRead,
     TokenPair,
 )
-from app.core.db import after_commit
-from app.core.rate_limit import Limit, Stamp, renew_stamp
+from app.core.rate_limit import Limit, Stamp
 from app.core.security import (
     PERSONAL_TOKEN_PREFIX,
     REFRESH_TOKEN_PREFIX,
@@ -35,6 +33,7 @@ from app.core.security import (
     hash_token,
     new_opaque_token,
 )
+from app.core.stamped import renew_with_commit
 from app.users import repository as user_repository
 
 # last_used_at is for people reading a token list, not an audit log: one write a minute is
@@ -136,9 +135,9 @@ async def admit(
     """
     known = resources.principals.get(bearer)
     if known is not None:
-        stamp, others = await _count(resources, known.caller.user_id, metering)
+        stamp, others = await _count(resources, known.value.user_id, metering)
         if known.stamp == stamp:
-            return Admission(known.caller, others)
+            return Admission(known.value, others)
         resources.principals.forget(bearer)
         checked = await _check_from_scratch(session, resources, bearer)
         return Admission(_remember(resources, bearer, checked, stamp), others)
@@ -170,9 +169,7 @@ def _remember(
     expires_in = (
         None if checked.expires_at is None else (checked.expires_at - _now()).total_seconds()
     )
-    resources.principals.remember(
-        bearer, caller=checked.caller, stamp=stamp, expires_in_seconds=expires_in
-    )
+    resources.principals.remember(bearer, checked.caller, stamp=stamp, lifetime=expires_in)
     return checked.caller
 
 
@@ -246,9 +243,7 @@ async def revoke_personal_token(
     request between the two may have filed the token as valid under the first renewal."""
     if not await auth_repository.revoke_personal_token(session, user_id, token_id, _now()):
         raise PersonalTokenNotFoundError("No such personal access token.")
-    stamp = credentials_stamp(user_id)
-    await renew_stamp(resources.redis, stamp)
-    after_commit(session, partial(renew_stamp, resources.redis, stamp))
+    await renew_with_commit(session, resources.redis, credentials_stamp(user_id))
 
 
 async def describe_user(session: AsyncSession, user_id: UUID) -> MeRead:

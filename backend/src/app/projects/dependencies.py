@@ -76,13 +76,16 @@ async def member_context(
 ) -> ProjectContext:
     """The caller's membership, remembered under the project's access stamp ``access`` (read
     before the row, as :mod:`app.projects.memberships` requires) or read and remembered."""
-    role = resources.memberships.role(project_id, caller.user_id, access)
-    if role is None:
+    key = (project_id, caller.user_id)
+    known = resources.memberships.get(key)
+    if known is not None and known.stamp == access:
+        role = known.value
+    else:
         found = await project_repository.get_role(session, project_id, caller.user_id)
         if found is None:
             raise ProjectNotFoundError
         role = ProjectRole(found)
-        resources.memberships.remember(project_id, caller.user_id, role, access)
+        resources.memberships.remember(key, role, stamp=access)
     return ProjectContext(
         project_id=AccessibleProjectID(project_id), role=role, user_id=caller.user_id
     )

@@ -13,18 +13,14 @@ row, and gets 404), and never the project's own columns, which change as the con
 (its stage, its language): a route that needs them reads them (:func:`load_project`).
 """
 
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
-from functools import partial
 from uuid import UUID
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import after_commit
-from app.core.rate_limit import Stamp, renew_stamp
+from app.core.rate_limit import Stamp
 from app.core.redis import project_key
+from app.core.stamped import StampedMemory, renew_with_commit
 from app.projects.models import ProjectRole
 
 MAX_AGE_SECONDS = 60.0
@@ -38,51 +34,14 @@ def access_stamp(project_id: UUID) -> Stamp:
 
 
 async def renew_access(session: AsyncSession, redis: "Redis", project_id: UUID) -> None:
-    """Access to the project changes in ``session``'s transaction: renewed now (a change Redis
-    cannot announce fails whole) and again once it committed, since a request in between may
-    have read the old rows under the first renewal."""
-    stamp = access_stamp(project_id)
-    await renew_stamp(redis, stamp)
-    after_commit(session, partial(renew_stamp, redis, stamp))
+    """Access to the project changes in ``session``'s transaction (see
+    :func:`app.core.stamped.renew_with_commit`)."""
+    await renew_with_commit(session, redis, access_stamp(project_id))
 
 
-@dataclass(frozen=True, slots=True)
-class _Membership:
-    role: ProjectRole
-    stamp: str
-    valid_until: float
+MembershipCache = StampedMemory[tuple[UUID, UUID], ProjectRole]
+"""(project, user) → role, under the project's access stamp."""
 
 
-class MembershipCache:
-    """(project, user) → role, under the project's access stamp; least recently used dropped
-    first."""
-
-    def __init__(
-        self, *, max_entries: int = MAX_ENTRIES, max_age_seconds: float = MAX_AGE_SECONDS
-    ) -> None:
-        self._entries: OrderedDict[tuple[UUID, UUID], _Membership] = OrderedDict()
-        self._max_entries = max_entries
-        self._max_age_seconds = max_age_seconds
-
-    def role(self, project_id: UUID, user_id: UUID, stamp: str) -> ProjectRole | None:
-        """The remembered role, when it was filed under ``stamp`` (the current one) and is not
-        too old."""
-        key = (project_id, user_id)
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry.stamp != stamp or entry.valid_until <= time.monotonic():
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return entry.role
-
-    def remember(self, project_id: UUID, user_id: UUID, role: ProjectRole, stamp: str) -> None:
-        key = (project_id, user_id)
-        self._entries[key] = _Membership(role, stamp, time.monotonic() + self._max_age_seconds)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._max_entries:
-            self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
+def new_membership_cache() -> MembershipCache:
+    return MembershipCache(max_entries=MAX_ENTRIES, max_age_seconds=MAX_AGE_SECONDS)
