@@ -65,3 +65,22 @@ def test_a_hub_already_loaded_online_is_refused_rather_than_used() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "loaded online before the local embeddings model" in result.stdout
+
+
+def test_the_process_exits_only_once_the_inference_thread_has_finished_its_work() -> None:
+    # An exit while that thread is inside PyTorch aborts the process (SIGABRT, not status 0):
+    # the serve test met it when a stop came during the first model load.
+    script = (
+        "import time\n"
+        "from app.memory.embeddings import local\n"
+        "def slow_work():\n"
+        "    time.sleep(0.5)\n"
+        "    print('finished', flush=True)\n"
+        "local.inference_executor().submit(slow_work)\n"
+        "print('exiting', flush=True)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "exiting\nfinished\n"

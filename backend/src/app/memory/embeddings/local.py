@@ -8,20 +8,26 @@ One model per process, shared by every embedder in it: the weights are read-only
 them costs seconds (mostly importing PyTorch) and about 100 MB. Inference runs on a single
 dedicated thread: PyTorch releases the GIL while it computes, so the event loop keeps serving;
 one thread means one batch at a time, and keeps the model off the default executor that other
-blocking work uses. That thread is a daemon: the interpreter joins a ThreadPoolExecutor's
-threads at exit, so a stop during the first load (seconds) waited for the whole load after the
-server had already shut down; nothing durable happens on it, and an embedding still in flight
-at exit is of no use to anyone. PyTorch's own intra-op threads are
-``JEEX_EMBEDDINGS_LOCAL_THREADS`` (one by default), set once, when the model loads.
+blocking work uses. PyTorch's own intra-op threads are ``JEEX_EMBEDDINGS_LOCAL_THREADS`` (one
+by default), set once, when the model loads.
+
+That thread is a daemon, and the process waits for its work in hand at exit (an atexit hook,
+after everything else has shut down), not when the app closes: a stop seconds after start-up
+would otherwise add what is left of the first load to the stop itself. The wait is needed: an
+interpreter that finalises while the thread is inside PyTorch's native code ends that thread
+with a forced unwind the C++ frames refuse, and ``std::terminate`` aborts the process (SIGABRT
+instead of exit status 0).
 """
 
 import asyncio
+import atexit
 import functools
 import os
 import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent import futures
 from concurrent.futures import Executor, Future
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -54,17 +60,37 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def _nothing() -> None:
+    return None
+
+
 class _InferenceThread(Executor):
     """One daemon thread that runs what is submitted to it, in order."""
 
     def __init__(self) -> None:
         self._work: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="embeddings", daemon=True).start()
+        # atexit runs before the interpreter starts finalising: see the module docstring.
+        atexit.register(self._finish_before_exit)
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         future: Future[T] = Future()
         self._work.put((future, functools.partial(fn, *args, **kwargs)))
         return future
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """True once everything submitted so far has run: the work is taken in order, so a
+        no-op queued now runs last."""
+        done, _ = futures.wait([self.submit(_nothing)], timeout=timeout)
+        return bool(done)
+
+    def _finish_before_exit(self) -> None:
+        if not self.wait_until_idle(_EXIT_WAIT_SECONDS):
+            logger.error(
+                "memory.embeddings.busy_at_exit",
+                waited_seconds=_EXIT_WAIT_SECONDS,
+                consequence="the process may abort instead of exiting",
+            )
 
     def _serve(self) -> None:
         while True:
@@ -79,12 +105,15 @@ class _InferenceThread(Executor):
                 future.set_result(result)
 
 
+# A first load on a slow disk takes tens of seconds; past this, the exit stops waiting for it.
+_EXIT_WAIT_SECONDS = 120.0
+
 _lock = threading.Lock()
 _model: "SentenceTransformer | None" = None
 _executor: _InferenceThread | None = None
 
 
-def _inference_executor() -> _InferenceThread:
+def inference_executor() -> _InferenceThread:
     global _executor  # noqa: PLW0603 - one inference thread per process, made on first use
     with _lock:
         if _executor is None:
@@ -165,5 +194,5 @@ class LocalEmbedder(Embedder):
     async def _embed_batch(self, texts: list[str]) -> list[list[float]]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(
-            _inference_executor(), _encode, texts, self.batch_size, self.threads
+            inference_executor(), _encode, texts, self.batch_size, self.threads
         )
