@@ -4,11 +4,12 @@
 the same SQL for the same rows as the API's repositories, and nothing else: no token, no rate
 limit, no middleware, no tracing, no logging, no ORM, no response models.
 
-``full_app_without_auth``: the production app from ``app_from_environment`` with its one auth
-dependency (``get_caller``: bearer parsing, the bearer check or its remembered result, the
-per-user rate limit)
-replaced by the fixed benchmark user. Everything else, the request's database session included,
-is the same, so the difference between the two is what the dependency costs.
+``full_app_without_auth``: the production app from ``app_from_environment`` with its auth
+dependency (``get_caller``, and ``get_admission`` that ``/auth/me`` uses: bearer parsing, the
+bearer check or its remembered result, the per-user rate limit and the credentials stamp)
+replaced by the fixed benchmark user, admitted under a fixed stamp. Everything else, the
+request's database session and the replica's memory of the profile included, is the same, so
+the difference between the two is what the dependency costs.
 """
 
 import os
@@ -84,13 +85,16 @@ def bare_app() -> FastAPI:
 
 
 def full_app_without_auth() -> FastAPI:
-    from app.auth.dependencies import get_caller
+    from app.auth.dependencies import get_admission, get_caller
     from app.auth.principals import Caller
+    from app.auth.service import Admission
     from app.main import app_from_environment
 
     app = app_from_environment()
     caller = Caller(user_id=UUID(os.environ["BENCH_USER_ID"]), via_personal_token=False)
+    admission = Admission(caller, credentials="fixed-benchmark-stamp", stamps=())
     app.dependency_overrides[get_caller] = lambda: caller
+    app.dependency_overrides[get_admission] = lambda: admission
     return app
 
 

@@ -304,10 +304,11 @@ def item2(http: dict[str, Any], targets: list[Row]) -> str:
     )
     return f"""### 2. Cost of the auth dependency
 
-`GET /api/v1/auth/me` on the full app, and on the same app with `get_caller` (bearer parsing,
-the replica's memory of checked bearers, or the ES256 check and user lookup when it has none,
-and the rate-limit script that also reads the credentials stamp) replaced through
-`app.dependency_overrides` by the fixed benchmark user (`bench/baseline_apps.py`). wrk for the
+`GET /api/v1/auth/me` on the full app, and on the same app with its auth dependency
+(`get_admission`: bearer parsing, the replica's memory of checked bearers, or the ES256 check
+and user lookup when it has none, and the rate-limit script that also reads the credentials
+stamp) replaced through `app.dependency_overrides` by the fixed benchmark user admitted under a
+fixed stamp (`bench/baseline_apps.py`). wrk for the
 maximum rate; latency at a fixed {num(data["rate"], 0)} rps for both (a quarter of the full app's
 median maximum, so neither is near saturation).
 

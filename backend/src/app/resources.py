@@ -14,7 +14,12 @@ from qdrant_client import AsyncQdrantClient
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from app.auth.principals import PrincipalCache, new_principal_cache
+from app.auth.principals import (
+    PrincipalCache,
+    ProfileCache,
+    new_principal_cache,
+    new_profile_cache,
+)
 from app.auth.providers import Provider, build_providers
 from app.auth.resources import AuthResources
 from app.conversation import store as conversation_store
@@ -68,6 +73,7 @@ class Resources:
     # replica last checked (dropped everywhere when the user's credentials stamp is renewed).
     rate_limiter: RateLimiter
     principals: PrincipalCache
+    profiles: ProfileCache
     # Memberships this replica read, dropped when the project's access stamp is renewed.
     memberships: MembershipCache
     # The one publisher of project events, and the SSE streams that read them back.
@@ -100,6 +106,7 @@ class Resources:
             auth_providers=build_providers(settings.auth),
             rate_limiter=RateLimiter(redis),
             principals=new_principal_cache(),
+            profiles=new_profile_cache(),
             memberships=new_membership_cache(),
             events=events,
             event_streams=EventStreams(

@@ -109,9 +109,9 @@ async def test_an_unverified_email_never_links_to_an_existing_account(
     claim = ProviderIdentity("x", "evil", "boss@example.com", False, "Evil", None)
     verified = ProviderIdentity("github", "99", "BOSS@example.com", True, "Boss", None)
     async with resources.session_factory() as session:
-        intruder = await link_identity(session, claim)
-        owner = await link_identity(session, verified)
-        again = await link_identity(session, verified)
+        intruder = await link_identity(session, resources.redis, claim)
+        owner = await link_identity(session, resources.redis, verified)
+        again = await link_identity(session, resources.redis, verified)
         await session.commit()
     assert intruder != existing
     assert owner == existing

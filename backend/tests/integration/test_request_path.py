@@ -1,6 +1,6 @@
-"""What the request hot path keeps cheap, and what it must still guarantee: a bearer checked
-once per replica until the user's credentials change (revocations reach every replica with
-their next request), reads without BEGIN/COMMIT, every rate limit of a request in one round
+"""What the request hot path keeps cheap, and what it must still guarantee: a bearer and its
+user's profile read once per replica until the user's credentials or profile change (a
+revocation or a sign-in reaches every replica with its next request), reads without BEGIN/COMMIT, every rate limit of a request in one round
 trip, no broken pooled connection handed out, no tracing cost unless spans are exported."""
 
 import asyncio
@@ -18,9 +18,12 @@ from sqlalchemy import delete, event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from app.auth.principals import Caller
-from app.core.db import ReadOnlyUnitOfWorkError, read_only_unit_of_work
+from app.auth.login import link_identity
+from app.auth.principals import Caller, credentials_stamp
+from app.auth.providers import ProviderIdentity
+from app.core.db import ReadOnlyUnitOfWorkError, read_only_unit_of_work, unit_of_work
 from app.core.infrastructure import Endpoints
+from app.core.rate_limit import renew_stamp
 from app.core.stamped import StampedMemory
 from app.core.telemetry import sampler, tracer_provider_installed
 from app.resources import Resources
@@ -149,19 +152,19 @@ async def test_a_known_bearer_costs_no_query_and_a_personal_token_is_confirmed_o
         return [statement.split()[0] for statement, _ in seen]
 
     fresh_jwt = auth_headers(resources, user_id)
-    # A new access token: its user looked up once, then only the profile query.
+    # A new access token: its user and the profile looked up once, then nothing.
     assert await queries(fresh_jwt) == ["SELECT", "SELECT"]
-    assert await queries(fresh_jwt) == ["SELECT"]
+    assert await queries(fresh_jwt) == []
     # A personal token: its row (and its "last used"), then once more to confirm it under the
-    # stamp read before, then nothing.
-    assert await queries(pat) == ["SELECT", "UPDATE", "SELECT"]
-    assert await queries(pat) == ["SELECT", "SELECT"]
+    # stamp read before, then nothing. The profile is still the one remembered.
+    assert await queries(pat) == ["SELECT", "UPDATE"]
     assert await queries(pat) == ["SELECT"]
+    assert await queries(pat) == []
 
-    # Stamps lost (Redis restarted empty): every bearer is checked from scratch again.
+    # Stamps lost (Redis restarted empty): every bearer and profile is read from scratch again.
     await resources.redis.flushdb()
     assert await queries(fresh_jwt) == ["SELECT", "SELECT"]
-    assert await queries(fresh_jwt) == ["SELECT"]
+    assert await queries(fresh_jwt) == []
 
 
 async def test_a_user_gone_since_their_bearer_was_remembered_is_refused(
@@ -169,14 +172,41 @@ async def test_a_user_gone_since_their_bearer_was_remembered_is_refused(
 ) -> None:
     user_id = await create_user(resources, "gone@example.com")
     headers = auth_headers(resources, user_id)
-    assert (await client.get(ME, headers=headers)).status_code == 200
+    for _ in range(2):
+        assert (await client.get(ME, headers=headers)).json()["email"] == "gone@example.com"
     async with resources.session_factory() as session:
         await session.execute(delete(User).where(User.id == user_id))
         await session.commit()
-    # The profile is read on every request: a vanished user is never described.
+    # What a removal of a user must do besides deleting the row, as a revocation does.
+    await renew_stamp(resources.redis, credentials_stamp(user_id))
     gone = await client.get(ME, headers=headers)
     assert gone.status_code == 401
     assert gone.json()["error"]["code"] == "invalid_credentials"
+
+
+async def test_a_profile_change_reaches_another_replica_with_its_next_request(
+    resources: Resources, replica: Replica
+) -> None:
+    user_id = await create_user(resources, "profile@example.com")
+    headers = auth_headers(resources, user_id)
+
+    async def sign_in_as(name: str) -> None:
+        identity = ProviderIdentity("github", "4242", "profile@example.com", True, name, None)
+        async with unit_of_work(resources) as session:
+            assert await link_identity(session, resources.redis, identity) == user_id
+
+    def identity_names(response: httpx.Response) -> list[str | None]:
+        assert response.status_code == 200, response.text
+        return [identity["name"] for identity in response.json()["identities"]]
+
+    async with httpx.AsyncClient(base_url=replica.base_url, timeout=10) as far:
+        for _ in range(2):  # the second from the replica's memory
+            assert identity_names(await far.get(ME, headers=headers)) == []
+        await sign_in_as("Old Name")
+        for _ in range(2):
+            assert identity_names(await far.get(ME, headers=headers)) == ["Old Name"]
+        await sign_in_as("New Name")
+        assert identity_names(await far.get(ME, headers=headers)) == ["New Name"]
 
 
 def test_remembered_entries_are_bounded_and_forgotten_when_expired() -> None:

@@ -39,6 +39,14 @@ async def get_caller(request: Request, session: SessionDep, bearer: BearerDep) -
     )
 
 
+async def get_admission(request: Request, session: SessionDep, bearer: BearerDep) -> Admission:
+    """:func:`get_caller`, with the stamps its admission read (for what a route remembers)."""
+    resources: AuthResources = request.app.state.resources
+    return await admit_bearer(
+        session, resources, bearer.credentials if bearer is not None else None
+    )
+
+
 async def caller_from_bearer(
     session: AsyncSession, resources: AuthResources, bearer: str | None
 ) -> Caller:
@@ -71,6 +79,7 @@ async def admit_bearer(
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]
+CurrentAdmission = Annotated[Admission, Depends(get_admission)]
 
 
 async def limit_auth_requests_by_ip(request: Request, resources: AuthResourcesDep) -> None:

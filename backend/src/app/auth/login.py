@@ -15,6 +15,7 @@ import httpx
 import httpx2
 from authlib.common.errors import AuthlibBaseError
 from joserfc.errors import JoseError
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import repository as auth_repository
@@ -26,9 +27,11 @@ from app.auth.exceptions import (
     ProviderNotFoundError,
 )
 from app.auth.models import UserIdentity
+from app.auth.principals import credentials_stamp
 from app.auth.providers import Provider, ProviderIdentity, identity_from_token
 from app.auth.resources import AuthResources
 from app.auth.schemas import LoginState, TokenPair
+from app.core.stamped import renew_with_commit
 from app.users import repository as user_repository
 from app.users.service import normalise_email
 
@@ -139,16 +142,24 @@ async def finish_login(
     ) as error:
         # The provider's own words may carry request details; the client gets ours.
         raise LoginFailedError("The sign-in provider did not confirm this sign-in.") from error
-    user_id = await link_identity(session, identity)
+    user_id = await link_identity(session, resources.redis, identity)
     return await auth_service.start_session(session, resources, user_id), login.return_to
 
 
-async def link_identity(session: AsyncSession, identity: ProviderIdentity) -> UUID:
+async def link_identity(session: AsyncSession, redis: Redis, identity: ProviderIdentity) -> UUID:
     """The user behind a provider account, created or linked on first sign-in.
 
     An existing user is linked by email only when the provider vouches the address is verified;
-    otherwise anyone could claim an account by registering its email elsewhere.
+    otherwise anyone could claim an account by registering its email elsewhere. Either way the
+    user's profile may have changed: every replica's memory of it goes (see
+    :mod:`app.auth.principals`).
     """
+    user_id = await _identity_owner(session, identity)
+    await renew_with_commit(session, redis, credentials_stamp(user_id))
+    return user_id
+
+
+async def _identity_owner(session: AsyncSession, identity: ProviderIdentity) -> UUID:
     known = await auth_repository.get_identity(session, identity.provider, identity.subject)
     if known is not None:
         known.email, known.name, known.avatar_url = (

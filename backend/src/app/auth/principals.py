@@ -1,5 +1,5 @@
-"""Who a bearer is, remembered briefly by each replica, and forgotten everywhere at once when
-the user's credentials change.
+"""Who a bearer is, and what ``/auth/me`` says of its user, remembered briefly by each replica
+and forgotten everywhere at once when the user's credentials or profile change.
 
 Checking a bearer from scratch costs an ES256 verification and a user lookup (a personal
 access token: a SHA-256 and a token lookup): more than the rest of a small read together. Each
@@ -7,7 +7,9 @@ replica keeps what it learnt for :data:`MAX_AGE_SECONDS` at most, filed under th
 *credentials stamp* (:func:`credentials_stamp`), a value in Redis that every request reads in
 the round trip that counts its rate limits anyway. Revoking a token renews the stamp, so the
 next request on any replica finds a different value and checks the bearer from scratch: a
-revocation takes effect everywhere with that request, not after an expiry.
+revocation takes effect everywhere with that request, not after an expiry. The user's profile
+(``/auth/me``, read on every page load of the web app) is filed under the same stamp, which a
+sign-in through a provider renews, since it may bring a new name, address, avatar or identity.
 
 One rule keeps this sound: an entry is filed under a stamp read *before* the rows that vouch for
 it. Then a revocation that commits after that read renews the stamp after it too (revocations
@@ -19,6 +21,7 @@ only from its row) files its entry unconfirmed, and the next request checks it a
 from dataclasses import dataclass
 from uuid import UUID
 
+from app.auth.schemas import MeRead
 from app.core.rate_limit import Stamp
 from app.core.stamped import StampedMemory
 
@@ -49,3 +52,11 @@ PrincipalCache = StampedMemory[str, Caller]
 
 def new_principal_cache() -> PrincipalCache:
     return PrincipalCache(max_entries=MAX_ENTRIES, max_age_seconds=MAX_AGE_SECONDS)
+
+
+ProfileCache = StampedMemory[UUID, MeRead]
+"""User → their profile as ``/auth/me`` answers it, under the user's credentials stamp."""
+
+
+def new_profile_cache() -> ProfileCache:
+    return ProfileCache(max_entries=MAX_ENTRIES, max_age_seconds=MAX_AGE_SECONDS)

@@ -5,7 +5,7 @@ from typing import Annotated, Protocol
 from fastapi import Depends
 from redis.asyncio import Redis
 
-from app.auth.principals import PrincipalCache
+from app.auth.principals import PrincipalCache, ProfileCache
 from app.auth.providers import Provider
 from app.core.config import Settings
 from app.core.deps import get_resources
@@ -26,6 +26,8 @@ class AuthResources(Protocol):
     def rate_limiter(self) -> RateLimiter: ...
     @property
     def principals(self) -> PrincipalCache: ...
+    @property
+    def profiles(self) -> ProfileCache: ...
 
 
 AuthResourcesDep = Annotated[AuthResources, Depends(get_resources)]

@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse
 from app.auth import local_sign_in
 from app.auth import login as login_flow
 from app.auth import service as auth_service
-from app.auth.dependencies import CurrentCaller, limit_auth_requests_by_ip
+from app.auth.dependencies import CurrentAdmission, CurrentCaller, limit_auth_requests_by_ip
 from app.auth.exceptions import InvalidRefreshTokenError, LoginFailedError
 from app.auth.resources import AuthResourcesDep
 from app.auth.schemas import (
@@ -186,8 +186,10 @@ async def logout(
 
 @router.get("/me", response_model=MeRead, responses=error_responses(401))
 @read_only
-async def me(caller: CurrentCaller, session: SessionDep) -> MeRead:
-    return await auth_service.describe_user(session, caller.user_id)
+async def me(
+    admission: CurrentAdmission, session: SessionDep, resources: AuthResourcesDep
+) -> MeRead:
+    return await auth_service.describe_caller(session, resources, admission)
 
 
 @router.post(

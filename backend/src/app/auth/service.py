@@ -119,6 +119,9 @@ MeteringOf = Callable[[UUID], Metering]
 @dataclass(frozen=True, slots=True)
 class Admission:
     caller: Caller
+    # The current value of the caller's credentials stamp, read before anything the request
+    # goes on to read: what an entry filed by this request may be filed under.
+    credentials: str
     # The current values of the metering's stamps, in their order.
     stamps: tuple[str, ...]
 
@@ -137,19 +140,19 @@ async def admit(
     if known is not None:
         stamp, others = await _count(resources, known.value.user_id, metering)
         if known.stamp == stamp:
-            return Admission(known.value, others)
+            return Admission(known.value, stamp, others)
         resources.principals.forget(bearer)
         checked = await _check_from_scratch(session, resources, bearer)
-        return Admission(_remember(resources, bearer, checked, stamp), others)
+        return Admission(_remember(resources, bearer, checked, stamp), stamp, others)
     if bearer.startswith(PERSONAL_TOKEN_PREFIX):
         # Its user is known only from its row, read before the stamp could be: unconfirmed.
         checked = await _check_personal_token(session, bearer)
-        _, others = await _count(resources, checked.caller.user_id, metering)
-        return Admission(_remember(resources, bearer, checked, stamp=None), others)
+        stamp, others = await _count(resources, checked.caller.user_id, metering)
+        return Admission(_remember(resources, bearer, checked, stamp=None), stamp, others)
     claims = resources.access_tokens.verify(bearer)
     stamp, others = await _count(resources, claims.user_id, metering)
     checked = await _check_user(session, claims.user_id, claims.expires_at)
-    return Admission(_remember(resources, bearer, checked, stamp), others)
+    return Admission(_remember(resources, bearer, checked, stamp), stamp, others)
 
 
 async def _count(
@@ -246,7 +249,21 @@ async def revoke_personal_token(
     await renew_with_commit(session, resources.redis, credentials_stamp(user_id))
 
 
-async def describe_user(session: AsyncSession, user_id: UUID) -> MeRead:
+async def describe_caller(
+    session: AsyncSession, resources: AuthResources, admission: Admission
+) -> MeRead:
+    """The caller's profile, from this replica's memory while the credentials stamp read by
+    their admission (before the profile's rows) is the one it was filed under."""
+    user_id = admission.caller.user_id
+    known = resources.profiles.get(user_id)
+    if known is not None and known.stamp == admission.credentials:
+        return known.value
+    profile = await _read_profile(session, user_id)
+    resources.profiles.remember(user_id, profile, stamp=admission.credentials)
+    return profile
+
+
+async def _read_profile(session: AsyncSession, user_id: UUID) -> MeRead:
     rows = await auth_repository.get_profile(session, user_id)
     if not rows:
         raise InvalidCredentialsError

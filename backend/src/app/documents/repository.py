@@ -21,24 +21,26 @@ async def latest(
     return result.scalar_one_or_none()
 
 
-# Built once, as columns: what GET …/documents/{type} answers (no trace items, no entity).
+# Built once, from table columns (a Core statement: none of the ORM's compile and loading
+# steps): what GET …/documents/{type} answers (no trace items, no entity).
+_version = DocumentVersion.__table__.c
 _ACTIVE = (
     select(
-        DocumentVersion.document_type,
-        DocumentVersion.version,
-        DocumentVersion.author_user_id,
-        DocumentVersion.author_agent,
-        DocumentVersion.reason,
-        DocumentVersion.source_message_ids,
-        DocumentVersion.parent_version,
-        DocumentVersion.created_at,
-        DocumentVersion.content,
+        _version.document_type,
+        _version.version,
+        _version.author_user_id,
+        _version.author_agent,
+        _version.reason,
+        _version.source_message_ids,
+        _version.parent_version,
+        _version.created_at,
+        _version.content,
     )
     .where(
-        DocumentVersion.project_id == bindparam("project_id"),
-        DocumentVersion.document_type == bindparam("document_type"),
+        _version.project_id == bindparam("project_id"),
+        _version.document_type == bindparam("document_type"),
     )
-    .order_by(DocumentVersion.version.desc())
+    .order_by(_version.version.desc())
     .limit(1)
 )
 

@@ -12,7 +12,11 @@ from app.projects.stages import STAGE_ORDER
 from app.users.models import User
 
 # Built once: these run on every project request (the guard) and every project list, and
-# building a statement costs more than compiling it from SQLAlchemy's cache.
+# building a statement costs more than compiling it from SQLAlchemy's cache. The two that
+# return columns name table columns, not mapped attributes: a Core statement goes past the
+# ORM's compile and row-loading steps.
+_project = Project.__table__.c
+_member = ProjectMember.__table__.c
 _MEMBERSHIP = (
     select(Project, ProjectMember.role)
     .join(ProjectMember, ProjectMember.project_id == Project.id)
@@ -30,9 +34,8 @@ async def get_membership(
     return None if row is None else (row[0], row[1])
 
 
-_ROLE = select(ProjectMember.role).where(
-    ProjectMember.project_id == bindparam("project_id"),
-    ProjectMember.user_id == bindparam("user_id"),
+_ROLE = select(_member.role).where(
+    _member.project_id == bindparam("project_id"), _member.user_id == bindparam("user_id")
 )
 
 
@@ -72,18 +75,18 @@ async def count_owned(session: AsyncSession, user_id: UUID) -> int:
 
 _LIST_FOR_USER = (
     select(
-        Project.id,
-        Project.name,
-        Project.description,
-        Project.language,
-        ProjectMember.role,
-        Project.current_stage,
-        Project.created_at,
-        Project.updated_at,
+        _project.id,
+        _project.name,
+        _project.description,
+        _project.language,
+        _member.role,
+        _project.current_stage,
+        _project.created_at,
+        _project.updated_at,
     )
-    .join(ProjectMember, ProjectMember.project_id == Project.id)
-    .where(ProjectMember.user_id == bindparam("user_id"))
-    .order_by(Project.updated_at.desc(), Project.id.desc())
+    .select_from(Project.__table__.join(ProjectMember.__table__, _member.project_id == _project.id))
+    .where(_member.user_id == bindparam("user_id"))
+    .order_by(_project.updated_at.desc(), _project.id.desc())
     .limit(bindparam("limit"))
 )
 

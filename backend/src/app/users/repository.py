@@ -1,6 +1,6 @@
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,8 +24,13 @@ async def get_by_id(session: AsyncSession, user_id: UUID) -> User | None:
     return await session.get(User, user_id)
 
 
+# A table column, not the mapped attribute: a Core statement, past the ORM's compile and
+# loading steps (this checks every new access token's user).
+_EXISTS = select(User.__table__.c.id).where(User.__table__.c.id == bindparam("user_id"))
+
+
 async def exists(session: AsyncSession, user_id: UUID) -> bool:
-    result = await session.execute(select(User.id).where(User.id == user_id))
+    result = await session.execute(_EXISTS, {"user_id": user_id})
     return result.first() is not None
 
 
