@@ -1,7 +1,8 @@
 """What the request hot path keeps cheap, and what it must still guarantee: a bearer and its
 user's profile read once per replica until the user's credentials or profile change (a
-revocation or a sign-in reaches every replica with its next request), reads without BEGIN/COMMIT, every rate limit of a request in one round
-trip, no broken pooled connection handed out, no tracing cost unless spans are exported."""
+revocation or a sign-in reaches every replica with its next request), reads without
+BEGIN/COMMIT, every rate limit of a request in one round trip, no broken pooled connection
+handed out, no tracing cost unless spans are exported."""
 
 import asyncio
 import time
@@ -167,7 +168,7 @@ async def test_a_known_bearer_costs_no_query_and_a_personal_token_is_confirmed_o
     assert await queries(fresh_jwt) == []
 
 
-async def test_a_user_gone_since_their_bearer_was_remembered_is_refused(
+async def test_a_user_removed_with_their_stamp_renewed_is_refused_at_once(
     client: AsyncClient, resources: Resources
 ) -> None:
     user_id = await create_user(resources, "gone@example.com")

@@ -70,7 +70,9 @@ class _InferenceThread(Executor):
     def __init__(self) -> None:
         self._work: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]]] = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="embeddings", daemon=True).start()
-        # atexit runs before the interpreter starts finalising: see the module docstring.
+        # atexit runs before the interpreter starts finalising: see the module docstring. A
+        # forked child inherits the hook but not the thread, so the hook belongs to this pid.
+        self._pid = os.getpid()
         atexit.register(self._finish_before_exit)
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
@@ -85,7 +87,13 @@ class _InferenceThread(Executor):
         return bool(done)
 
     def _finish_before_exit(self) -> None:
-        if not self.wait_until_idle(_EXIT_WAIT_SECONDS):
+        if os.getpid() != self._pid:
+            return
+        if self.wait_until_idle(_EXIT_QUIET_WAIT_SECONDS):
+            return
+        # Past the first load's usual length: say why the process has not ended yet.
+        logger.info("memory.embeddings.waiting_at_exit", up_to_seconds=_EXIT_WAIT_SECONDS)
+        if not self.wait_until_idle(_EXIT_WAIT_SECONDS - _EXIT_QUIET_WAIT_SECONDS):
             logger.error(
                 "memory.embeddings.busy_at_exit",
                 waited_seconds=_EXIT_WAIT_SECONDS,
@@ -107,6 +115,7 @@ class _InferenceThread(Executor):
 
 # A first load on a slow disk takes tens of seconds; past this, the exit stops waiting for it.
 _EXIT_WAIT_SECONDS = 120.0
+_EXIT_QUIET_WAIT_SECONDS = 5.0
 
 _lock = threading.Lock()
 _model: "SentenceTransformer | None" = None
